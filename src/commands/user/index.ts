@@ -1,0 +1,23 @@
+import type { Command } from 'commander';
+import type { Factory } from '../../factory.js';
+import { registerCreate } from './create.js';
+import { registerList } from './list.js';
+import { registerShow } from './show.js';
+import { registerEdit } from './edit.js';
+import { registerRole } from './role.js';
+import { registerStatusVerbs } from './status.js';
+import { registerDelete } from './delete.js';
+
+export function registerUser(program: Command, f: Factory): void {
+  const user = program
+    .command('user')
+    .description('Platform users: create, list, show, edit, role, suspend, activate, deactivate, delete')
+    .addHelpText('after', '\nA <user> is a numeric id, a public id (usr_…), an email (any case) or a username.');
+  registerCreate(user, f);
+  registerList(user, f);
+  registerShow(user, f);
+  registerEdit(user, f);
+  registerRole(user, f);
+  registerStatusVerbs(user, f);
+  registerDelete(user, f);
+}

@@ -1,0 +1,118 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { sql } from 'kysely';
+import type { Database } from './connect.js';
+import { SCHEMA_SUBSTITUTIONS, lockForMigration } from './dialect.js';
+import { SchemaError } from '../errors.js';
+
+export interface SchemaVersion {
+  version: number;
+  statements: string[];
+}
+
+/** schema.sql sits at the package root, some levels above this module (src/, dist/ or the bundle). */
+function schemaPath(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    const candidate = join(dir, 'schema.sql');
+    if (existsSync(candidate)) return candidate;
+    dir = dirname(dir);
+  }
+  throw new SchemaError('schema.sql not found next to the acctctl package');
+}
+
+let cached: SchemaVersion[] | undefined;
+
+/** Parses schema.sql into its versions (a `-- version: N` line starts each). */
+export function parseSchema(text: string): SchemaVersion[] {
+  const versions: SchemaVersion[] = [];
+  const parts = text.split(/^--\s*version:\s*(\d+)\s*$/m);
+  for (let i = 1; i < parts.length; i += 2) {
+    const version = Number(parts[i]);
+    const body = parts[i + 1] ?? '';
+    const statements = body
+      .split(/;\s*$/m)
+      .map((s) => s.replace(/^\s*--.*$/gm, '').trim())
+      .filter((s) => s !== '');
+    if (versions.length > 0 && version !== versions[versions.length - 1]!.version + 1) {
+      throw new SchemaError(`schema.sql: version ${version} does not follow ${versions[versions.length - 1]!.version}`);
+    }
+    versions.push({ version, statements });
+  }
+  return versions;
+}
+
+export function schemaVersions(): SchemaVersion[] {
+  cached ??= parseSchema(readFileSync(schemaPath(), 'utf8'));
+  return cached;
+}
+
+export function latestVersion(): number {
+  const all = schemaVersions();
+  return all.length === 0 ? 0 : all[all.length - 1]!.version;
+}
+
+export function substitute(statement: string, dialect: Database['dialect']): string {
+  const subs = SCHEMA_SUBSTITUTIONS[dialect];
+  return statement.replace(/\{\{(\w+)\}\}/g, (whole, name: string) => {
+    const value = subs[name];
+    if (value === undefined) throw new SchemaError(`schema.sql: unknown substitution ${whole}`);
+    return value;
+  });
+}
+
+/** The applied version, 0 for an empty database. */
+export async function currentVersion(db: Database): Promise<number> {
+  try {
+    const row = await db.kysely
+      .selectFrom('schema_migrations')
+      .select((eb) => eb.fn.max('version').as('v'))
+      .executeTakeFirst();
+    return Number(row?.v ?? 0);
+  } catch {
+    return 0; // no schema_migrations table yet
+  }
+}
+
+export interface SchemaStatus {
+  current: number;
+  latest: number;
+  pending: number[];
+}
+
+export async function schemaStatus(db: Database): Promise<SchemaStatus> {
+  const current = await currentVersion(db);
+  const latest = latestVersion();
+  const pending = schemaVersions().filter((v) => v.version > current).map((v) => v.version);
+  return { current, latest, pending };
+}
+
+/** Applies every pending version, each in its own transaction. Idempotent and safe to run concurrently. */
+export async function migrate(db: Database, now: () => Date = () => new Date()): Promise<number[]> {
+  await sql`CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)`.execute(db.kysely);
+  const applied: number[] = [];
+  for (const version of schemaVersions()) {
+    const done = await db.kysely.transaction().execute(async (trx) => {
+      await lockForMigration(trx, db.dialect);
+      const exists = await trx.selectFrom('schema_migrations').select('version').where('version', '=', version.version).executeTakeFirst();
+      if (exists) return false;
+      for (const statement of version.statements) {
+        await sql.raw(substitute(statement, db.dialect)).execute(trx);
+      }
+      await trx.insertInto('schema_migrations').values({ version: version.version, applied_at: now().toISOString() }).execute();
+      return true;
+    });
+    if (done) applied.push(version.version);
+  }
+  return applied;
+}
+
+/** Refuses to work on a database whose schema is missing, behind, or ahead of this acctctl. */
+export async function assertSchemaCurrent(db: Database): Promise<void> {
+  const { current, latest } = await schemaStatus(db);
+  if (current === latest) return;
+  if (current === 0) throw new SchemaError(`database ${db.displayUrl} is not initialised: run \`acctctl init\``);
+  if (current < latest) throw new SchemaError(`database schema is at version ${current}, this acctctl needs ${latest}: run \`acctctl db migrate\``);
+  throw new SchemaError(`database schema version ${current} is newer than this acctctl understands (${latest}): upgrade acctctl`);
+}

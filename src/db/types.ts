@@ -1,0 +1,90 @@
+import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+/** Times are ISO-8601 UTC strings with milliseconds on both engines (see schema.sql). */
+export type IsoTime = string;
+
+export interface UsersTable {
+  id: Generated<number>;
+  public_id: string;
+  username: string | null;
+  username_normalized: string | null;
+  email: string;
+  email_normalized: string;
+  display_name: string | null;
+  phone: string | null;
+  address: string | null;
+  timezone: string | null;
+  language: string | null;
+  preferences: Generated<string>;
+  role: 'admin' | 'reseller' | 'user';
+  super_admin: Generated<number>;
+  status: 'pending' | 'active' | 'suspended' | 'deactivated';
+  status_reason: string | null;
+  email_verified_at: IsoTime | null;
+  password_hash: string | null;
+  password_changed_at: IsoTime | null;
+  two_factor_secret: string | null;
+  two_factor_enabled_at: IsoTime | null;
+  failed_login_count: Generated<number>;
+  locked_until: IsoTime | null;
+  last_login_at: IsoTime | null;
+  last_login_ip: string | null;
+  created_at: IsoTime;
+  updated_at: IsoTime;
+}
+
+export interface SessionsTable {
+  id: Generated<number>;
+  token_hash: string;
+  user_id: number;
+  kind: Generated<'web' | 'api' | 'impersonation'>;
+  impersonator_id: number | null;
+  ip: string | null;
+  user_agent: string | null;
+  created_at: IsoTime;
+  last_seen_at: IsoTime | null;
+  expires_at: IsoTime;
+  revoked_at: IsoTime | null;
+}
+
+export interface AuditLogTable {
+  id: Generated<number>;
+  seq: number;
+  at: IsoTime;
+  actor: string;
+  actor_id: string | null;
+  actor_ip: string;
+  action: string;
+  target_type: string | null;
+  target_id: string | null;
+  target: string | null;
+  outcome: 'ok' | 'refused';
+  reason: string | null;
+  changes: string;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface AuditHeadTable {
+  id: number;
+  last_seq: number;
+  last_hash: string;
+}
+
+export interface SchemaMigrationsTable {
+  version: number;
+  applied_at: IsoTime;
+}
+
+export interface DB {
+  users: UsersTable;
+  sessions: SessionsTable;
+  audit_log: AuditLogTable;
+  audit_head: AuditHeadTable;
+  schema_migrations: SchemaMigrationsTable;
+}
+
+export type UserRow = Selectable<UsersTable>;
+export type NewUserRow = Insertable<UsersTable>;
+export type UserUpdate = Updateable<UsersTable>;
+export type AuditRow = Selectable<AuditLogTable>;
