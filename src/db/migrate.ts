@@ -90,7 +90,11 @@ export async function schemaStatus(db: Database): Promise<SchemaStatus> {
 
 /** Applies every pending version, each in its own transaction. Idempotent and safe to run concurrently. */
 export async function migrate(db: Database, now: () => Date = () => new Date()): Promise<number[]> {
-  await sql`CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)`.execute(db.kysely);
+  // Under the migration lock: PostgreSQL's IF NOT EXISTS still races on the catalog.
+  await db.kysely.transaction().execute(async (trx) => {
+    await lockForMigration(trx, db.dialect);
+    await sql`CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)`.execute(trx);
+  });
   const applied: number[] = [];
   for (const version of schemaVersions()) {
     const done = await db.kysely.transaction().execute(async (trx) => {
