@@ -1,0 +1,40 @@
+// Builds a SQLite database with N users (default 100,000) for the benchmarks.
+// Usage: node bench/seed.mjs [path] [count]
+import { existsSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import Database from 'better-sqlite3';
+import { connect, migrate, hashPassword } from '../dist/index.js';
+
+const path = process.argv[2] ?? 'bench/data/users-100k.db';
+const count = Number(process.argv[3] ?? 100_000);
+for (const suffix of ['', '-wal', '-shm']) if (existsSync(path + suffix)) rmSync(path + suffix);
+
+const db = await connect(path);
+await migrate(db);
+await db.close();
+
+const hash = await hashPassword('benchmark password', 4);
+const raw = new Database(path);
+raw.pragma('journal_mode = WAL');
+const insert = raw.prepare(`INSERT INTO users (public_id, username, username_normalized, email, email_normalized, display_name, timezone, language,
+  role, super_admin, status, password_hash, last_login_at, created_at, updated_at)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+const first = ['Anna', 'Boris', 'Chloé', 'Dmitri', 'Eve', 'Fatima', 'Gustav', 'Hiro', 'Ines', 'Jamal'];
+const zones = ['Europe/Berlin', 'America/New_York', 'Asia/Tokyo', 'UTC', null];
+const statuses = ['active', 'active', 'active', 'suspended', 'deactivated', 'pending'];
+const t0 = Date.now();
+const start = Date.parse('2024-01-01T00:00:00Z');
+raw.transaction(() => {
+  for (let i = 1; i <= count; i++) {
+    const id = randomBytes(10).toString('hex').slice(0, 16).replace(/[0189]/g, 'a');
+    const created = new Date(start + i * 60_000).toISOString();
+    const login = i % 4 === 0 ? null : new Date(start + i * 90_000).toISOString();
+    const role = i === 1 ? 'admin' : i % 50 === 0 ? 'reseller' : i % 500 === 0 ? 'admin' : 'user';
+    const name = `${first[i % first.length]} Number${i}`;
+    const email = `user${i}@example${i % 97}.test`;
+    insert.run(`usr_${id}`, i % 3 === 0 ? `user${i}` : null, i % 3 === 0 ? `user${i}` : null, email, email, name, zones[i % zones.length],
+      i % 2 ? 'en' : 'de', role, i === 1 ? 1 : 0, i === 1 ? 'active' : statuses[i % statuses.length], hash, login, created, created);
+  }
+})();
+raw.close();
+process.stderr.write(`seeded ${count} users into ${path} in ${Date.now() - t0} ms\n`);
