@@ -4,6 +4,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { connect, migrate, hashPassword } from '../dist/index.js';
+import { userSearchText } from '../dist/db/dialect.js';
 
 const path = process.argv[2] ?? 'bench/data/users-100k.db';
 const count = Number(process.argv[3] ?? 100_000);
@@ -17,8 +18,8 @@ const hash = await hashPassword('benchmark password', 4);
 const raw = new Database(path);
 raw.pragma('journal_mode = WAL');
 const insert = raw.prepare(`INSERT INTO users (public_id, username, username_normalized, email, email_normalized, display_name, timezone, language,
-  role, super_admin, status, password_hash, last_login_at, created_at, updated_at)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  role, super_admin, status, password_hash, last_login_at, created_at, updated_at, search_text)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
 const first = ['Anna', 'Boris', 'Chloé', 'Dmitri', 'Eve', 'Fatima', 'Gustav', 'Hiro', 'Ines', 'Jamal'];
 const zones = ['Europe/Berlin', 'America/New_York', 'Asia/Tokyo', 'UTC', null];
 const statuses = ['active', 'active', 'active', 'suspended', 'deactivated', 'pending'];
@@ -32,8 +33,10 @@ raw.transaction(() => {
     const role = i === 1 ? 'admin' : i % 50 === 0 ? 'reseller' : i % 500 === 0 ? 'admin' : 'user';
     const name = `${first[i % first.length]} Number${i}`;
     const email = `user${i}@example${i % 97}.test`;
-    insert.run(`usr_${id}`, i % 3 === 0 ? `user${i}` : null, i % 3 === 0 ? `user${i}` : null, email, email, name, zones[i % zones.length],
-      i % 2 ? 'en' : 'de', role, i === 1 ? 1 : 0, i === 1 ? 'active' : statuses[i % statuses.length], hash, login, created, created);
+    const username = i % 3 === 0 ? `user${i}` : null;
+    const search = userSearchText([email, username, name, `usr_${id}`]);
+    insert.run(`usr_${id}`, username, username, email, email, name, zones[i % zones.length],
+      i % 2 ? 'en' : 'de', role, i === 1 ? 1 : 0, i === 1 ? 'active' : statuses[i % statuses.length], hash, login, created, created, search);
   }
 })();
 raw.close();

@@ -1,24 +1,60 @@
-// Bundles the compiled CLI (dist/cli.js, from tsc) into dist/bundle/ for start-up speed:
-// one file for `--help` and the command table, and lazily loaded chunks for the
-// services and Kysely. Loading ~400 small ES modules costs far more than one file
-// (kysely alone: ~100 ms as files, ~40 ms bundled on our CI machine).
+// Bundles the compiled CLI (tsc's dist/) into dist/bundle/ for start-up speed.
+//   cli.cjs     commander, main, the command table, io: all that `--help` needs
+//   core.cjs    services, db, security and Kysely, required on the first real verb
+//   errors.cjs  the error classes, shared by both so `instanceof` holds across them
+// CommonJS, because Node's ES module loader costs ~10 ms before the first line runs, and
+// one file per part, because loading ~400 small modules (Kysely's) costs far more than
+// one bundle. Native addons, pg and the presentation libraries stay in node_modules and
+// are required only by the verbs that use them.
 import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 
-rmSync('dist/bundle', { recursive: true, force: true });
-await build({
-  entryPoints: ['dist/cli.js'],
-  outdir: 'dist/bundle',
+const dist = resolve('dist');
+const out = join(dist, 'bundle');
+const CORE_DIRS = ['services', 'db', 'security'].map((d) => join(dist, d) + '/');
+const ERRORS = join(dist, 'errors.js');
+const external = ['better-sqlite3', 'bcrypt', 'pg', 'chalk', 'cli-table3', '@inquirer/prompts'];
+
+/** Redirects imports of another part to that part's file, kept external. */
+function parts(which) {
+  return {
+    name: 'acctctl-parts',
+    setup(b) {
+      b.onResolve({ filter: /^\.\.?\// }, (args) => {
+        if (args.kind === 'entry-point') return undefined;
+        const target = resolve(args.resolveDir, args.path);
+        if (target === ERRORS && which !== 'errors') return { path: './errors.cjs', external: true };
+        if (which === 'cli' && CORE_DIRS.some((d) => target.startsWith(d))) return { path: './core.cjs', external: true };
+        return undefined;
+      });
+    },
+  };
+}
+
+const common = {
   bundle: true,
-  splitting: true,
-  format: 'esm',
+  format: 'cjs',
   platform: 'node',
   target: 'node20',
-  // Native addons and pg (optional native bindings) stay ordinary packages.
-  external: ['better-sqlite3', 'bcrypt', 'pg'],
-  chunkNames: 'chunks/[name]-[hash]',
-  // CommonJS dependencies (commander, cli-table3) call require() for Node built-ins.
-  banner: { js: "import { createRequire as __acctctlCreateRequire } from 'node:module'; const require = __acctctlCreateRequire(import.meta.url);" },
+  // import() becomes require(): through the ES module loader a CommonJS file is parsed
+  // twice (once by cjs-module-lexer), ~20 ms for core.cjs. chalk is an ES module and
+  // loads through require() on Node >= 20.19.
+  supported: { 'dynamic-import': false },
+  external,
+  minify: true,
+  // Error classes name themselves from new.target.name.
+  keepNames: true,
   legalComments: 'none',
   logLevel: 'warning',
-});
+  // src/db/migrate.ts falls back to __filename where import.meta.url is empty.
+  logOverride: { 'empty-import-meta': 'silent' },
+};
+
+rmSync(out, { recursive: true, force: true });
+const coreEntry = CORE_DIRS.flatMap((d) => readdirSync(d).filter((f) => f.endsWith('.js')).map((f) => `export * from ${JSON.stringify(join(d, f))};`)).join('\n');
+await Promise.all([
+  build({ ...common, entryPoints: [ERRORS], outfile: join(out, 'errors.cjs'), plugins: [parts('errors')] }),
+  build({ ...common, stdin: { contents: coreEntry, resolveDir: dist, sourcefile: 'core-entry.js' }, outfile: join(out, 'core.cjs'), plugins: [parts('core')] }),
+  build({ ...common, entryPoints: [join(dist, 'cli.js')], outfile: join(out, 'cli.cjs'), plugins: [parts('cli')] }),
+]);

@@ -37,7 +37,7 @@ export async function freshUrl(dialect: DialectName): Promise<{ url: string; dro
   const { sql } = await import('kysely');
   await sql.raw(`CREATE SCHEMA ${schema}`).execute(admin.kysely);
   await admin.close();
-  const url = `${base}${base.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+  const url = `${base}${base.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema},public`)}`;
   return {
     url,
     drop: async () => {

@@ -2,7 +2,7 @@
  * Every difference between SQLite and PostgreSQL lives here (and in connect.ts).
  * Services call these helpers instead of branching on the dialect themselves.
  */
-import { sql, type Expression, type Kysely, type RawBuilder, type SqlBool, type Transaction } from 'kysely';
+import { sql, type Kysely, type RawBuilder, type SqlBool, type Transaction } from 'kysely';
 import type { Database, DialectName } from './connect.js';
 import type { DB } from './types.js';
 
@@ -17,10 +17,23 @@ export function likePattern(needle: string): string {
   return '%' + needle.replace(/[\\%_]/g, (c) => '\\' + c) + '%';
 }
 
-/** Case-insensitive "contains": SQLite's LIKE already ignores ASCII case, PostgreSQL needs ILIKE. */
-export function containsInsensitive(dialect: DialectName, column: Expression<unknown>, needle: string): RawBuilder<SqlBool> {
-  const op = dialect === 'postgres' ? sql.raw('ILIKE') : sql.raw('LIKE');
-  return sql<SqlBool>`${column} ${op} ${likePattern(needle)} ESCAPE '\\'`;
+/** The text `user list --search` looks in: lower-cased in JavaScript, so both engines agree on case. */
+export function userSearchText(fields: (string | null | undefined)[]): string {
+  return fields.filter((f): f is string => typeof f === 'string' && f !== '').join('\n').toLowerCase();
+}
+
+/**
+ * users.search_text contains the needle (case-insensitively: both sides are lower-cased).
+ * With useIndex, SQLite answers from its FTS5 trigram index when the needle has 3+
+ * characters and no LIKE wildcards; otherwise it scans; PostgreSQL's planner uses the pg_trgm index for LIKE.
+ */
+export function userSearchMatches(dialect: DialectName, needle: string, opts: { useIndex: boolean } = { useIndex: true }): RawBuilder<SqlBool> {
+  const lowered = needle.toLowerCase();
+  const pattern = likePattern(lowered);
+  if (opts.useIndex && dialect === 'sqlite' && [...lowered].length >= 3 && !/[\\%_]/.test(lowered)) {
+    return sql<SqlBool>`id IN (SELECT rowid FROM users_search WHERE search_text LIKE ${pattern})`;
+  }
+  return sql<SqlBool>`search_text LIKE ${pattern} ESCAPE '\\'`;
 }
 
 /**

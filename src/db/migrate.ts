@@ -2,18 +2,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
-import type { Database } from './connect.js';
+import type { Database, DialectName } from './connect.js';
 import { SCHEMA_SUBSTITUTIONS, lockForMigration } from './dialect.js';
 import { SchemaError } from '../errors.js';
 
-export interface SchemaVersion {
-  version: number;
-  statements: string[];
-}
-
 /** schema.sql sits at the package root, some levels above this module (src/, dist/ or the bundle). */
 function schemaPath(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
+  // import.meta.url in ES modules (dist/, tests); __filename in the CommonJS bundle.
+  let dir = dirname(import.meta.url ? fileURLToPath(import.meta.url) : __filename);
   for (let i = 0; i < 5; i++) {
     const candidate = join(dir, 'schema.sql');
     if (existsSync(candidate)) return candidate;
@@ -24,21 +20,63 @@ function schemaPath(): string {
 
 let cached: SchemaVersion[] | undefined;
 
+export interface SchemaStatement {
+  sql: string;
+  /** Set by an `-- only: <dialect>` line: the statement runs on that engine alone. */
+  only?: DialectName;
+}
+
+export interface SchemaVersion {
+  version: number;
+  statements: SchemaStatement[];
+}
+
+/**
+ * Splits a version's body into statements: a statement ends with `;` at the end of a
+ * line, except inside a trigger body (a line ending in BEGIN up to a line `END;`).
+ */
+function splitStatements(body: string): SchemaStatement[] {
+  const statements: SchemaStatement[] = [];
+  let lines: string[] = [];
+  let only: DialectName | undefined;
+  let inBlock = false;
+  for (const line of body.split('\n')) {
+    const marker = /^\s*--\s*only:\s*(sqlite|postgres)\s*$/.exec(line);
+    if (marker && lines.length === 0) {
+      only = marker[1] as DialectName;
+      continue;
+    }
+    if (/^\s*--/.test(line) || (lines.length === 0 && line.trim() === '')) continue;
+    lines.push(line);
+    if (/\bBEGIN\s*$/i.test(line)) inBlock = true;
+    const ends = inBlock ? /^\s*END;\s*$/i.test(line) : /;\s*$/.test(line);
+    if (ends) {
+      inBlock = false;
+      const text = lines.join('\n').trim();
+      statements.push(only ? { sql: inBlockStrip(text), only } : { sql: inBlockStrip(text) });
+      lines = [];
+      only = undefined;
+    }
+  }
+  if (lines.join('').trim() !== '') throw new SchemaError(`schema.sql: statement without a closing ";": ${lines.join(' ').slice(0, 60)}…`);
+  return statements;
+}
+
+/** Drops the final ";" of a statement (the drivers take one statement at a time). */
+function inBlockStrip(text: string): string {
+  return /\bEND;$/i.test(text) ? text.slice(0, -1) : text.replace(/;$/, '');
+}
+
 /** Parses schema.sql into its versions (a `-- version: N` line starts each). */
 export function parseSchema(text: string): SchemaVersion[] {
   const versions: SchemaVersion[] = [];
   const parts = text.split(/^--\s*version:\s*(\d+)\s*$/m);
   for (let i = 1; i < parts.length; i += 2) {
     const version = Number(parts[i]);
-    const body = parts[i + 1] ?? '';
-    const statements = body
-      .split(/;\s*$/m)
-      .map((s) => s.replace(/^\s*--.*$/gm, '').trim())
-      .filter((s) => s !== '');
     if (versions.length > 0 && version !== versions[versions.length - 1]!.version + 1) {
       throw new SchemaError(`schema.sql: version ${version} does not follow ${versions[versions.length - 1]!.version}`);
     }
-    versions.push({ version, statements });
+    versions.push({ version, statements: splitStatements(parts[i + 1] ?? '') });
   }
   return versions;
 }
@@ -102,7 +140,8 @@ export async function migrate(db: Database, now: () => Date = () => new Date()):
       const exists = await trx.selectFrom('schema_migrations').select('version').where('version', '=', version.version).executeTakeFirst();
       if (exists) return false;
       for (const statement of version.statements) {
-        await sql.raw(substitute(statement, db.dialect)).execute(trx);
+        if (statement.only && statement.only !== db.dialect) continue;
+        await sql.raw(substitute(statement.sql, db.dialect)).execute(trx);
       }
       await trx.insertInto('schema_migrations').values({ version: version.version, applied_at: now().toISOString() }).execute();
       return true;

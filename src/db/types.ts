@@ -31,6 +31,7 @@ export interface UsersTable {
   last_login_ip: string | null;
   created_at: IsoTime;
   updated_at: IsoTime;
+  search_text: Generated<string>;
 }
 
 export interface SessionsTable {

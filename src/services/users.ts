@@ -4,7 +4,7 @@
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { DB, UserRow, UserUpdate } from '../db/types.js';
-import { containsInsensitive } from '../db/dialect.js';
+import { userSearchMatches, userSearchText } from '../db/dialect.js';
 import { ConflictError, PermissionError, RefusedError, UsageError, ValidationError } from '../errors.js';
 import { checkPassword, generatePassword, hashPassword } from '../security/passwords.js';
 import { newPublicId } from '../security/tokens.js';
@@ -161,13 +161,13 @@ async function assertUsernameFree(trx: Kysely<DB>, username: string, exceptId?: 
   if (other) throw new ConflictError(`username ${printable(username)} is already used by user ${other.id}`, { field: 'username' });
 }
 
-/** Field-by-field before/after of what changed; secrets are never included. */
-const SECRET_FIELDS = new Set(['password_hash', 'two_factor_secret', 'email_normalized', 'username_normalized', 'updated_at']);
+/** Field-by-field before/after of what changed; secrets and derived columns are never included. */
+const HIDDEN_FIELDS = new Set(['password_hash', 'two_factor_secret', 'email_normalized', 'username_normalized', 'search_text', 'updated_at']);
 
 function diff(before: UserRow, update: UserUpdate): Changes {
   const changes: Changes = {};
   for (const [key, after] of Object.entries(update)) {
-    if (SECRET_FIELDS.has(key)) continue;
+    if (HIDDEN_FIELDS.has(key)) continue;
     const prev = (before as unknown as Record<string, unknown>)[key];
     if (prev !== after && !(prev == null && after == null)) changes[key] = { before: prev ?? null, after: after ?? null };
   }
@@ -284,6 +284,7 @@ export async function createUser(ctx: ServiceContext, input: CreateUserInput): P
         last_login_ip: null,
         created_at: now,
         updated_at: now,
+        search_text: userSearchText([email, profile.username, profile.display_name, publicId]),
       })
       .returningAll()
       .executeTakeFirstOrThrow();
@@ -312,6 +313,8 @@ export interface UserFilter {
   sort?: string | undefined;
   limit?: number | undefined;
   cursor?: string | undefined;
+  /** Tuning: rows a newest-first search scans before using the index (default SEARCH_PROBE_WINDOW). */
+  probeWindow?: number | undefined;
 }
 
 interface SortSpec {
@@ -359,24 +362,38 @@ function validateFilter(filter: UserFilter): { sort: UserSort; limit: number } {
   return { sort, limit };
 }
 
+/** How many of the next rows (newest first) a search first scans before asking the index. */
+export const SEARCH_PROBE_WINDOW = 5000;
+
+/**
+ * A page of users. A search, newest first, first scans just the next few thousand rows:
+ * a broad needle ("example.com") fills the page there at once, where a trigram index
+ * would intersect huge posting lists. Only when the probe comes up short does the
+ * index answer (a selective needle, found in milliseconds instead of a full scan).
+ */
 async function fetchPage(ctx: ServiceContext, filter: UserFilter, sort: UserSort, limit: number, cursor: Cursor | undefined): Promise<UserRow[]> {
+  const needle = filter.search?.trim() ?? '';
+  if (needle !== '' && sort === 'newest') {
+    const probe = await pageQuery(ctx, filter, sort, limit, cursor, 'probe', filter.probeWindow ?? SEARCH_PROBE_WINDOW).execute();
+    if (probe.length >= limit) return probe;
+  }
+  return pageQuery(ctx, filter, sort, limit, cursor, 'index').execute();
+}
+
+function pageQuery(ctx: ServiceContext, filter: UserFilter, sort: UserSort, limit: number, cursor: Cursor | undefined, mode: 'probe' | 'index', probeWindow = 0) {
   const spec = SORTS[sort];
+  const cmp = spec.dir === 'desc' ? '<' : '>';
   let q = ctx.db.kysely.selectFrom('users').selectAll();
-  if (filter.search && filter.search.trim() !== '') {
-    const needle = filter.search.trim();
-    const d = ctx.db.dialect;
-    q = q.where((eb) =>
-      eb.or([
-        containsInsensitive(d, eb.ref('email'), needle),
-        containsInsensitive(d, eb.ref('username'), needle),
-        containsInsensitive(d, eb.ref('display_name'), needle),
-        containsInsensitive(d, eb.ref('public_id'), needle),
-      ]),
-    );
+  const needle = filter.search?.trim() ?? '';
+  if (needle !== '') q = q.where(userSearchMatches(ctx.db.dialect, needle, { useIndex: mode === 'index' }));
+  if (mode === 'probe') {
+    // sort is newest: the window is the next rows by id after the cursor
+    let window = ctx.db.kysely.selectFrom('users').select('id').orderBy('id', 'desc').limit(probeWindow);
+    if (cursor) window = window.where('id', '<', cursor.id);
+    q = q.where('id', 'in', window);
   }
   if (filter.role) q = q.where('role', '=', filter.role as Role);
   if (filter.status) q = q.where('status', '=', filter.status as Status);
-  const cmp = spec.dir === 'desc' ? '<' : '>';
   if (cursor) {
     if (spec.key === null) q = q.where('id', cmp, cursor.id);
     else {
@@ -386,7 +403,7 @@ async function fetchPage(ctx: ServiceContext, filter: UserFilter, sort: UserSort
     }
   }
   if (spec.key !== null) q = q.orderBy(spec.key, spec.dir);
-  return q.orderBy('id', spec.dir).limit(limit).execute();
+  return q.orderBy('id', spec.dir).limit(limit);
 }
 
 function cursorAfter(sort: UserSort, row: UserRow): string {
@@ -484,6 +501,10 @@ export async function editUser(ctx: ServiceContext, ref: string, input: EditUser
 async function applyUpdate(trx: Transaction<DB>, ctx: ServiceContext, user: UserRow, update: UserUpdate, extra: Changes = {}) {
   const changes = { ...diff(user, update), ...extra };
   if (Object.keys(changes).length === 0) return { result: userView(user), target: userTarget(user), changes, changed: false };
+  if ('email' in update || 'username' in update || 'display_name' in update) {
+    const next = { ...user, ...update } as UserRow;
+    update = { ...update, search_text: userSearchText([next.email, next.username, next.display_name, next.public_id]) };
+  }
   const row = await trx
     .updateTable('users')
     .set({ ...update, updated_at: isoNow(ctx) })

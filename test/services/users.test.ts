@@ -308,6 +308,17 @@ describe.each(DIALECTS)('users on %s', (dialect) => {
       expect(await emails('BETA.TEST')).toEqual([b.email]);
       expect(await emails(b.public_id.toUpperCase())).toEqual([b.email]);
       expect(await emails('%_')).toEqual(['cleo@gamma.test']); // wildcards match literally
+      expect(await emails('Bo')).toEqual([b.email]); // short needles too
+      expect(await emails('nomatch-anywhere')).toEqual([]);
+      // the index follows edits and deletes
+      await editUser(ctx, a.email, { displayName: 'Anna Pavlovna', email: 'anna@delta.test' });
+      expect(await emails('karenina')).toEqual([]);
+      expect(await emails('PAVLOVNA')).toEqual(['anna@delta.test']);
+      expect(await emails('alpha.test')).toEqual([]);
+      expect(await emails('gamma')).toEqual(['cleo@gamma.test']);
+      await deleteUser(ctx, 'cleo@gamma.test');
+      expect(await emails('gamma')).toEqual([]);
+      expect(await emails('Ünïcödé')).toEqual([]);
       expect(await emails('.test', { role: 'admin' })).toEqual([b.email]);
       expect((await listUsers(ctx, { status: 'suspended' })).items).toHaveLength(0);
       await expect(listUsers(ctx, { role: 'root' })).rejects.toMatchObject({ exitCode: 2, field: 'role' });
@@ -344,5 +355,50 @@ describe.each(DIALECTS)('users on %s', (dialect) => {
         expect(shown).toEqual([...shown].sort((x, y) => (Buffer.from(x) < Buffer.from(y) ? -1 : Buffer.from(x) > Buffer.from(y) ? 1 : 0)));
       }
     });
+  });
+});
+
+describe.each(DIALECTS)('user search on %s', (dialect) => {
+  let t: TestDb;
+  beforeEach(async () => {
+    t = await freshDb(dialect);
+  });
+  afterEach(async () => t.cleanup());
+
+  it('matches non-ASCII text in any case on both engines', async () => {
+    const ctx = t.ctx();
+    await makeUser(ctx, { email: 'z@example.com', displayName: 'Zoë Ünderwood' });
+    expect((await listUsers(ctx, { search: 'ÜNDERWOOD' })).items).toHaveLength(1);
+    expect((await listUsers(ctx, { search: 'zoë' })).items).toHaveLength(1);
+  });
+});
+
+describe.each(DIALECTS)('search paging across the probe window on %s', (dialect) => {
+  let t: TestDb;
+  beforeEach(async () => {
+    t = await freshDb(dialect);
+  });
+  afterEach(async () => t.cleanup());
+
+  it('returns the same pages whether the probe or the index answers', async () => {
+    const ctx = t.ctx();
+    const marked: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      const u = await makeUser(ctx, { displayName: i % 4 === 0 || i < 3 ? `Needle ${i}` : `Hay ${i}` });
+      if (i % 4 === 0 || i < 3) marked.push(u.id);
+    }
+    const expected = marked.reverse();
+    for (const probeWindow of [1, 3, 8, 5000]) {
+      for (const limit of [2, 3, 50]) {
+        const seen: number[] = [];
+        let cursor: string | undefined;
+        do {
+          const page = await listUsers(ctx, { search: 'needle', limit, cursor, probeWindow });
+          seen.push(...page.items.map((u) => u.id));
+          cursor = page.next_cursor ?? undefined;
+        } while (cursor);
+        expect(seen, `window ${probeWindow}, limit ${limit}`).toEqual(expected);
+      }
+    }
   });
 });
