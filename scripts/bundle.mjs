@@ -28,6 +28,15 @@ function parts(which) {
         if (which === 'cli' && CORE_DIRS.some((d) => target.startsWith(d))) return { path: './core.cjs', external: true };
         return undefined;
       });
+      // commander requires child_process for executable subcommands, which acctctl does
+      // not use; loading it (and net, dgram) costs a few ms on every start.
+      b.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>
+        /[\\/]commander[\\/]/.test(args.importer) ? { path: 'child_process', namespace: 'acctctl-stub' } : undefined,
+      );
+      b.onLoad({ filter: /.*/, namespace: 'acctctl-stub' }, () => ({
+        contents: "module.exports = { spawn() { throw new Error('executable subcommands are not supported'); } };",
+        loader: 'js',
+      }));
     },
   };
 }

@@ -2,7 +2,7 @@
  * Everything a command needs, injected (gh's Factory): streams, prompter, clock,
  * environment, the parsed global options, and the database, opened on first use.
  */
-import { hostname, userInfo } from 'node:os';
+import { createRequire } from 'node:module';
 import type { Database } from './db/connect.js';
 import type { IOStreams } from './io/iostreams.js';
 import { Output, type Format } from './io/output.js';
@@ -89,6 +89,8 @@ export class Factory {
   actorSpec(): ServiceContext['actor'] {
     const ref = this.#options.actor ?? this.env.ACCTCTL_ACTOR;
     if (ref !== undefined && ref.trim() !== '') return { kind: 'user', ref: ref.trim() };
+    // node:os only when an operator acts (not for --help).
+    const { hostname, userInfo } = createRequire(import.meta.url ?? __filename)('node:os') as typeof import('node:os');
     let name = this.env.USER ?? 'unknown';
     try {
       name = userInfo().username;

@@ -14,7 +14,34 @@ import { registerUser } from './commands/user/index.js';
 
 export const VERSION = '0.1.0';
 
-export function buildProgram(f: Factory): Command {
+/** The command groups: their one-line summary and how to build them. */
+const GROUPS: Record<string, { summary: string; register: (program: Command, f: Factory) => Command }> = {
+  init: { summary: 'Create or upgrade the database and, with --admin-email, the first super admin.', register: registerInit },
+  db: { summary: 'The database: migrate the schema, show its status', register: registerDb },
+  audit: { summary: 'The audit log: list entries, verify the hash chain', register: registerAudit },
+  user: { summary: 'Platform users: create, list, show, edit, role, suspend, activate, deactivate, delete', register: registerUser },
+};
+
+/** Global options that take a value (their value is not the command name). */
+const VALUE_OPTIONS = new Set(['--db', '-o', '--output', '--actor', '--reason']);
+
+/** The first command word in argv, skipping global options and their values. */
+function commandWord(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') return argv[i + 1];
+    if (VALUE_OPTIONS.has(a)) i++;
+    else if (!a.startsWith('-')) return a;
+  }
+  return undefined;
+}
+
+/**
+ * Builds the program. Start-up is a feature: only the group argv names is built in full;
+ * the others are one-line stubs (enough for the top-level help). `help`, an unknown
+ * word or `full` build everything (for suggestions and tests).
+ */
+export function buildProgram(f: Factory, argv: readonly string[] = [], full = false): Command {
   const program = new Command('acctctl');
   program
     .description('Administer the accounts of a hosting or SaaS platform: users, audit log and database.')
@@ -49,11 +76,16 @@ Examples:
 Exit codes: 0 ok, 1 failure, 2 usage/invalid input, 3 not found, 4 refused, 5 confirmation needed/declined, 6 partly applied.`,
     );
 
-  registerInit(program, f);
-  registerDb(program, f);
-  registerAudit(program, f);
-  registerUser(program, f);
-  const cloned = acceptGlobalsAfterVerb(program);
+  const word = commandWord(argv);
+  const buildAll = full || (word !== undefined && !(word in GROUPS));
+  const stubs = new Set<Command>();
+  for (const [name, group] of Object.entries(GROUPS)) {
+    const built = buildAll || name === word;
+    const cmd = built ? group.register(program, f) : program.command(name);
+    if (!built) stubs.add(cmd);
+    cmd.description(group.summary);
+  }
+  const cloned = acceptGlobalsAfterVerb(program, stubs);
 
   program.hook('preAction', (_program, leaf) => {
     const o = { ...program.opts() } as { db?: string; output: string; json?: boolean; actor?: string; reason?: string; yes?: boolean; dryRun?: boolean; quiet?: boolean; color: boolean };
@@ -81,11 +113,12 @@ Exit codes: 0 ok, 1 failure, 2 usage/invalid input, 3 not found, 4 refused, 5 co
  * (`audit list --actor X` filters; the acting --actor then goes before `audit`).
  * Returns, per verb, the attribute names that were copied.
  */
-function acceptGlobalsAfterVerb(program: Command): Map<Command, string[]> {
+function acceptGlobalsAfterVerb(program: Command, stubs: ReadonlySet<Command>): Map<Command, string[]> {
   program.enablePositionalOptions();
   const cloned = new Map<Command, string[]>();
   const visit = (cmd: Command) => {
     for (const sub of cmd.commands) {
+      if (stubs.has(sub)) continue;
       if (sub.commands.length > 0) {
         sub.enablePositionalOptions();
         visit(sub);
@@ -112,7 +145,7 @@ function acceptGlobalsAfterVerb(program: Command): Map<Command, string[]> {
 export async function main(argv: string[], deps: FactoryDeps): Promise<number> {
   const f = new Factory(deps);
   f.argv = argv;
-  const program = buildProgram(f);
+  const program = buildProgram(f, argv);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return ExitCode.ok;
@@ -132,7 +165,7 @@ function reportError(err: unknown, f: Factory, program: Command): number {
     if (err.exitCode === 0 || ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(err.code)) return ExitCode.ok;
     code = ExitCode.usage;
     kind = 'usage';
-    message = err.message.replace(/^error:\s*/i, '');
+    message = err.message.replace(/^error:\s*/i, '').replace(/\s*\n\s*/g, ' ');
   } else if (err instanceof AcctError) {
     code = err.exitCode;
     kind = err.code;

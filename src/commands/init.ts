@@ -9,10 +9,9 @@ interface InitOptions {
   generatePassword?: boolean;
 }
 
-export function registerInit(program: Command, f: Factory): void {
-  program
+export function registerInit(program: Command, f: Factory): Command {
+  return program
     .command('init')
-    .description('Create or upgrade the database and, with --admin-email, the first super admin.')
     .option('--admin-email <email>', 'create the first super admin with this email')
     .option('--admin-username <name>', 'username for the first super admin')
     .option('--admin-name <name>', 'display name for the first super admin')

@@ -1,3 +1,4 @@
+import { isatty } from 'node:tty';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 
 /** The process's streams and what they are attached to; injected everywhere (gh's IOStreams). */
@@ -42,15 +43,18 @@ export function write(stream: Writable, text: string): Promise<void> | void {
 }
 
 export function systemIO(env: NodeJS.ProcessEnv = process.env): IOStreams {
-  const isStdoutTTY = Boolean(process.stdout.isTTY);
+  const isStdoutTTY = isatty(1);
   const noColor = env.NO_COLOR !== undefined && env.NO_COLOR !== '';
   return {
-    stdin: process.stdin,
+    // process.stdin is built on first use: most verbs never read it.
+    get stdin() {
+      return process.stdin;
+    },
     stdout: process.stdout,
     stderr: process.stderr,
-    isStdinTTY: Boolean(process.stdin.isTTY),
+    isStdinTTY: isatty(0),
     isStdoutTTY,
-    isStderrTTY: Boolean(process.stderr.isTTY),
+    isStderrTTY: isatty(2),
     colorEnabled: isStdoutTTY && !noColor && env.TERM !== 'dumb',
   };
 }

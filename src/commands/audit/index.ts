@@ -28,8 +28,8 @@ interface AuditListOptions {
   cursor?: string;
 }
 
-export function registerAudit(program: Command, f: Factory): void {
-  const audit = program.command('audit').description('The audit log: list entries, verify the hash chain');
+export function registerAudit(program: Command, f: Factory): Command {
+  const audit = program.command('audit');
 
   audit
     .command('list')
@@ -70,4 +70,5 @@ Examples:
       ]);
       assertVerified(result);
     });
+  return audit;
 }

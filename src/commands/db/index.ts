@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import type { Factory } from '../../factory.js';
 
-export function registerDb(program: Command, f: Factory): void {
-  const db = program.command('db').description('The database: migrate the schema, show its status');
+export function registerDb(program: Command, f: Factory): Command {
+  const db = program.command('db');
 
   db.command('migrate')
     .description('Apply the schema versions this database is missing (idempotent).')
@@ -34,4 +34,5 @@ export function registerDb(program: Command, f: Factory): void {
         },
       ]);
     });
+  return db;
 }

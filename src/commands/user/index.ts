@@ -8,10 +8,9 @@ import { registerRole } from './role.js';
 import { registerStatusVerbs } from './status.js';
 import { registerDelete } from './delete.js';
 
-export function registerUser(program: Command, f: Factory): void {
+export function registerUser(program: Command, f: Factory): Command {
   const user = program
     .command('user')
-    .description('Platform users: create, list, show, edit, role, suspend, activate, deactivate, delete')
     .addHelpText('after', '\nA <user> is a numeric id, a public id (usr_…), an email (any case) or a username.');
   registerCreate(user, f);
   registerList(user, f);
@@ -20,4 +19,5 @@ export function registerUser(program: Command, f: Factory): void {
   registerRole(user, f);
   registerStatusVerbs(user, f);
   registerDelete(user, f);
+  return user;
 }

@@ -1,2 +1,0 @@
-import { register } from 'node:module';
-register('./trace-hooks.mjs', import.meta.url);
