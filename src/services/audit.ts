@@ -197,33 +197,18 @@ export interface AuditFilter {
   cursor?: string | undefined;
 }
 
-export interface AuditEntryView {
-  seq: number;
-  at: string;
-  actor: string;
-  actor_id: string | null;
-  actor_ip: string;
-  action: string;
-  target_type: string | null;
-  target_id: string | null;
-  target: string | null;
-  outcome: 'ok' | 'refused';
-  reason: string | null;
-  changes: unknown;
-  hash: string;
-}
+/** An entry as shown: the stored row without its internal id and link, changes parsed. */
+export type AuditEntryView = Omit<AuditRow, 'id' | 'prev_hash' | 'changes'> & { changes: unknown };
 
 export function auditView(row: AuditRow): AuditEntryView {
+  const { id: _id, prev_hash: _prev, changes: text, ...rest } = row;
   let changes: unknown;
   try {
-    changes = JSON.parse(row.changes);
+    changes = JSON.parse(text);
   } catch {
-    changes = row.changes;
+    changes = text;
   }
-  return {
-    seq: Number(row.seq), at: row.at, actor: row.actor, actor_id: row.actor_id, actor_ip: row.actor_ip, action: row.action,
-    target_type: row.target_type, target_id: row.target_id, target: row.target, outcome: row.outcome, reason: row.reason, changes, hash: row.hash,
-  };
+  return { ...rest, seq: Number(row.seq), changes };
 }
 
 export interface Page<T> {

@@ -1,7 +1,7 @@
 /** End-to-end: spawn bin/acctctl (the built bundle) for exit codes, piping, processes and start-up. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -92,6 +92,35 @@ describe('acctctl binary', () => {
     const verify = await acctctl(['audit', 'verify', '-o', 'json']);
     expect(verify.code).toBe(0);
     expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true });
+  });
+
+  it.skipIf(!existsSync('/usr/bin/script'))('asks on a terminal before deleting: "n" keeps the user (exit 5), "y" deletes', async () => {
+    await acctctl(['user', 'create', '--email', 'tty@example.com', '-q']);
+    const answer = (key: string) =>
+      new Promise<Result>((done, fail) => {
+        // script(1) gives acctctl a pseudo-terminal; answer once the question shows.
+        const child = spawn('script', ['-qec', `${process.execPath} ${BIN} user delete tty@example.com`, '/dev/null'], {
+          env: { ...process.env, ACCTCTL_DB: db, ACCTCTL_BCRYPT_COST: '4', ACCTCTL_ACTOR: '' },
+        });
+        let stdout = '';
+        let sent = false;
+        child.stdout.on('data', (d) => {
+          stdout += d;
+          if (!sent && stdout.includes('(y/N)')) {
+            sent = true;
+            child.stdin.write(key);
+          }
+        });
+        child.on('error', fail);
+        child.on('close', (code) => done({ code: code ?? -1, stdout, stderr: '' }));
+      });
+    const no = await answer('n\r');
+    expect(no.stdout).toContain('Delete user tty@example.com');
+    expect(no.code).toBe(5);
+    expect((await acctctl(['user', 'show', 'tty@example.com'])).code).toBe(0);
+    const yes = await answer('y\r');
+    expect(yes.code).toBe(0);
+    expect((await acctctl(['user', 'show', 'tty@example.com'])).code).toBe(3);
   });
 
   it('audit verify exits 4 naming the first bad entry after an edit in the database', async () => {
