@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { homedir } from 'node:os';
 import {
@@ -75,6 +75,19 @@ class ImmediateSqliteDialect extends SqliteDialect {
 
 const BUSY_TIMEOUT_MS = 15_000;
 
+/**
+ * Creates the missing folders above the database file one by one: Node's recursive
+ * mkdirSync spins forever on some file systems (e.g. below /proc) instead of failing.
+ */
+function makeParents(dir: string): void {
+  const missing: string[] = [];
+  for (let d = dir; !existsSync(d); d = dirname(d)) {
+    missing.unshift(d);
+    if (dirname(d) === d) break;
+  }
+  for (const d of missing) mkdirSync(d);
+}
+
 export async function connect(url: string): Promise<Database> {
   const target = parseDbUrl(url);
   return target.dialect === 'sqlite' ? connectSqlite(target.location) : connectPostgres(target.location);
@@ -82,9 +95,9 @@ export async function connect(url: string): Promise<Database> {
 
 async function connectSqlite(path: string): Promise<Database> {
   const { default: BetterSqlite3 } = await import('better-sqlite3');
-  if (path !== ':memory:') mkdirSync(dirname(resolve(path)), { recursive: true });
   let raw;
   try {
+    if (path !== ':memory:') makeParents(dirname(resolve(path)));
     raw = new BetterSqlite3(path, { timeout: BUSY_TIMEOUT_MS });
   } catch (err) {
     throw new UsageError(`--db: cannot open SQLite database ${path}: ${(err as Error).message}`, { field: 'db', cause: err });

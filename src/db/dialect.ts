@@ -62,3 +62,12 @@ export async function lockForMigration(trx: Kysely<DB>, dialect: DialectName): P
     await sql`SELECT pg_advisory_xact_lock(hashtext('acctctl.migrate'))`.execute(trx);
   }
 }
+
+/** Whether a table exists (in the current schema / search_path). */
+export async function tableExists(db: Database, table: string): Promise<boolean> {
+  const result =
+    db.dialect === 'postgres'
+      ? await sql<{ t: string | null }>`SELECT to_regclass(${table})::text AS t`.execute(db.kysely)
+      : await sql<{ t: string | null }>`SELECT name AS t FROM sqlite_master WHERE type = 'table' AND name = ${table}`.execute(db.kysely);
+  return result.rows.length > 0 && result.rows[0]!.t !== null;
+}

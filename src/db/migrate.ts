@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
 import type { Database, DialectName } from './connect.js';
-import { SCHEMA_SUBSTITUTIONS, lockForMigration } from './dialect.js';
+import { SCHEMA_SUBSTITUTIONS, lockForMigration, tableExists } from './dialect.js';
 import { SchemaError } from '../errors.js';
 
 /** schema.sql sits at the package root, some levels above this module (src/, dist/ or the bundle). */
@@ -102,15 +102,14 @@ export function substitute(statement: string, dialect: Database['dialect']): str
 
 /** The applied version, 0 for an empty database. */
 export async function currentVersion(db: Database): Promise<number> {
-  try {
-    const row = await db.kysely
-      .selectFrom('schema_migrations')
-      .select((eb) => eb.fn.max('version').as('v'))
-      .executeTakeFirst();
-    return Number(row?.v ?? 0);
-  } catch {
-    return 0; // no schema_migrations table yet
-  }
+  // Ask whether the table exists rather than catch an error: a refused connection or a
+  // wrong password must surface as such, not as "not initialised".
+  if (!(await tableExists(db, 'schema_migrations'))) return 0;
+  const row = await db.kysely
+    .selectFrom('schema_migrations')
+    .select((eb) => eb.fn.max('version').as('v'))
+    .executeTakeFirst();
+  return Number(row?.v ?? 0);
 }
 
 export interface SchemaStatus {

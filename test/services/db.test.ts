@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { DIALECTS, freshDb, type TestDb } from '../setup.js';
 import { assertSchemaCurrent, latestVersion, migrate, parseSchema, schemaStatus, substitute } from '../../src/db/migrate.js';
-import { parseDbUrl, redactUrl } from '../../src/db/connect.js';
+import { connect, parseDbUrl, redactUrl } from '../../src/db/connect.js';
 import { makeUser } from '../helpers.js';
 
 describe('schema.sql', () => {
@@ -53,6 +53,17 @@ describe.each(DIALECTS)('migrations on %s', (dialect) => {
     const other = await t.reconnect();
     const [a, b] = await Promise.all([migrate(t.db), migrate(other)]);
     expect([...a, ...b].sort()).toEqual([1]);
+  });
+
+  it('reports a connection failure as such, not as an uninitialised database', async () => {
+    t = await freshDb(dialect, { migrate: false });
+    if (dialect === 'postgres') {
+      const bad = await connect(t.url.replace(/:\/\/([^:/@]+):[^@]*@/, '://$1:wrong-password@'));
+      await expect(schemaStatus(bad)).rejects.toMatchObject({ code: '28P01' });
+      await bad.close();
+    } else {
+      await expect(connect('/proc/acctctl-nope/x.db')).rejects.toMatchObject({ exitCode: 2, field: 'db' });
+    }
   });
 
   it('refuses a database newer than this acctctl', async () => {
