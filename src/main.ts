@@ -22,15 +22,13 @@ const GROUPS: Record<string, { summary: string; register: (program: Command, f: 
   user: { summary: 'Platform users: create, list, show, edit, role, suspend, activate, deactivate, delete', register: registerUser },
 };
 
-/** Global options that take a value (their value is not the command name). */
-const VALUE_OPTIONS = new Set(['--db', '-o', '--output', '--actor', '--reason']);
-
-/** The first command word in argv, skipping global options and their values. */
-function commandWord(argv: readonly string[]): string | undefined {
+/** The first command word in argv, skipping the program's options and their values. */
+function commandWord(program: Command, argv: readonly string[]): string | undefined {
+  const takesValue = new Set(program.options.filter((o) => o.required || o.optional).flatMap((o) => [o.long, o.short]));
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--') return argv[i + 1];
-    if (VALUE_OPTIONS.has(a)) i++;
+    if (takesValue.has(a)) i++;
     else if (!a.startsWith('-')) return a;
   }
   return undefined;
@@ -76,7 +74,7 @@ Examples:
 Exit codes: 0 ok, 1 failure, 2 usage/invalid input, 3 not found, 4 refused, 5 confirmation needed/declined, 6 partly applied.`,
     );
 
-  const word = commandWord(argv);
+  const word = commandWord(program, argv);
   const buildAll = full || (word !== undefined && !(word in GROUPS));
   const stubs = new Set<Command>();
   for (const [name, group] of Object.entries(GROUPS)) {

@@ -161,6 +161,11 @@ async function assertUsernameFree(trx: Kysely<DB>, username: string, exceptId?: 
   if (other) throw new ConflictError(`username ${printable(username)} is already used by user ${other.id}`, { field: 'username' });
 }
 
+/** What `user list --search` matches for a user: one place decides which fields. */
+function searchTextOf(u: Pick<UserRow, 'email' | 'username' | 'display_name' | 'public_id'>): string {
+  return userSearchText([u.email, u.username, u.display_name, u.public_id]);
+}
+
 /** Field-by-field before/after of what changed; secrets and derived columns are never included. */
 const HIDDEN_FIELDS = new Set(['password_hash', 'two_factor_secret', 'email_normalized', 'username_normalized', 'search_text', 'updated_at']);
 
@@ -284,7 +289,7 @@ export async function createUser(ctx: ServiceContext, input: CreateUserInput): P
         last_login_ip: null,
         created_at: now,
         updated_at: now,
-        search_text: userSearchText([email, profile.username, profile.display_name, publicId]),
+        search_text: searchTextOf({ email, username: profile.username ?? null, display_name: profile.display_name ?? null, public_id: publicId }),
       })
       .returningAll()
       .executeTakeFirstOrThrow();
@@ -372,19 +377,22 @@ export const SEARCH_PROBE_WINDOW = 5000;
  * index answer (a selective needle, found in milliseconds instead of a full scan).
  */
 async function fetchPage(ctx: ServiceContext, filter: UserFilter, sort: UserSort, limit: number, cursor: Cursor | undefined): Promise<UserRow[]> {
-  const needle = filter.search?.trim() ?? '';
-  if (needle !== '' && sort === 'newest') {
+  if (searchNeedle(filter) !== '' && sort === 'newest') {
     const probe = await pageQuery(ctx, filter, sort, limit, cursor, 'probe', filter.probeWindow ?? SEARCH_PROBE_WINDOW).execute();
     if (probe.length >= limit) return probe;
   }
   return pageQuery(ctx, filter, sort, limit, cursor, 'index').execute();
 }
 
+function searchNeedle(filter: UserFilter): string {
+  return filter.search?.trim() ?? '';
+}
+
 function pageQuery(ctx: ServiceContext, filter: UserFilter, sort: UserSort, limit: number, cursor: Cursor | undefined, mode: 'probe' | 'index', probeWindow = 0) {
   const spec = SORTS[sort];
   const cmp = spec.dir === 'desc' ? '<' : '>';
   let q = ctx.db.kysely.selectFrom('users').selectAll();
-  const needle = filter.search?.trim() ?? '';
+  const needle = searchNeedle(filter);
   if (needle !== '') q = q.where(userSearchMatches(ctx.db.dialect, needle, { useIndex: mode === 'index' }));
   if (mode === 'probe') {
     // sort is newest: the window is the next rows by id after the cursor
@@ -502,8 +510,7 @@ async function applyUpdate(trx: Transaction<DB>, ctx: ServiceContext, user: User
   const changes = { ...diff(user, update), ...extra };
   if (Object.keys(changes).length === 0) return { result: userView(user), target: userTarget(user), changes, changed: false };
   if ('email' in update || 'username' in update || 'display_name' in update) {
-    const next = { ...user, ...update } as UserRow;
-    update = { ...update, search_text: userSearchText([next.email, next.username, next.display_name, next.public_id]) };
+    update = { ...update, search_text: searchTextOf({ ...user, ...update } as UserRow) };
   }
   const row = await trx
     .updateTable('users')
