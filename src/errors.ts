@@ -31,11 +31,17 @@ export class UsageError extends AcctError {
   override readonly code: string = 'usage';
 }
 
-/** Exit 2: a value failed validation; names the field. */
+/** Exit 2: one or more values failed validation; `field` names the first, `errors` lists all. */
 export class ValidationError extends UsageError {
   override readonly code = 'invalid_input';
-  constructor(field: string, message: string) {
-    super(`${field}: ${message}`, { field });
+  readonly errors: readonly { field: string; message: string }[];
+  constructor(field: string, message: string);
+  constructor(errors: readonly { field: string; message: string }[]);
+  constructor(fieldOrErrors: string | readonly { field: string; message: string }[], message = '') {
+    const given = typeof fieldOrErrors === 'string' ? [{ field: fieldOrErrors, message }] : fieldOrErrors.map((e) => ({ field: e.field, message: e.message }));
+    const errors = given.length > 0 ? given : [{ field: 'input', message: 'is invalid' }];
+    super(errors.map((e) => `${e.field}: ${e.message}`).join('; '), { field: errors[0]!.field });
+    this.errors = errors;
   }
 }
 
@@ -72,5 +78,10 @@ export class ConfirmationError extends AcctError {
 
 /** Exit 1: the database is missing its schema or is newer than this acctctl. */
 export class SchemaError extends AcctError {
-  override readonly code = 'schema';
+  override readonly code: string = 'schema';
+}
+
+/** Exit 1: the database does not exist (only `init` and `db migrate` create one). */
+export class DatabaseMissingError extends SchemaError {
+  override readonly code = 'database_missing';
 }

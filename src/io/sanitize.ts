@@ -1,18 +1,9 @@
 /**
  * User-supplied strings must never drive the terminal or a spreadsheet.
- * Tables show control characters and bidi overrides escaped; CSV cells that a
- * spreadsheet would run as a formula are neutralised with a leading quote.
+ * Tables show control, bidi and invisible characters escaped (src/domain/text.ts);
+ * CSV cells that a spreadsheet would run as a formula get a leading quote.
  */
-
-// C0, DEL, C1 and the Unicode bidirectional overrides/isolates.
-// eslint-disable-next-line no-control-regex
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
-
-const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t', '\u001b': '\\e' };
-
-export function escapeForTerminal(text: string): string {
-  return text.replace(UNSAFE, (c) => NAMED[c] ?? `\\u{${c.codePointAt(0)!.toString(16).padStart(2, '0')}}`);
-}
+export { escapeForTerminal } from '../domain/text.js';
 
 /** One CSV cell per RFC 4180, formula-neutralised (OWASP CSV injection). */
 export function csvCell(value: unknown): string {

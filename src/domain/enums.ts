@@ -1,0 +1,27 @@
+/**
+ * Every enumerated value, once. schema.sql's CHECK lists must match these
+ * (test/domain/enums.test.ts compares them).
+ */
+
+export const ROLES = ['admin', 'reseller', 'user'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const USER_STATUSES = ['pending', 'active', 'suspended', 'deactivated'] as const;
+export type UserStatus = (typeof USER_STATUSES)[number];
+
+export const SESSION_KINDS = ['web', 'api', 'impersonation'] as const;
+export type SessionKind = (typeof SESSION_KINDS)[number];
+
+export const AUDIT_OUTCOMES = ['ok', 'refused'] as const;
+export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
+
+export const OUTPUT_FORMATS = ['table', 'json', 'ndjson', 'csv'] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+export const USER_SORTS = ['newest', 'last-login', 'updated', 'name'] as const;
+export type UserSort = (typeof USER_SORTS)[number];
+
+/** Narrows `value` to one of `values`. */
+export function isOneOf<const T extends string>(values: readonly T[], value: unknown): value is T {
+  return typeof value === 'string' && (values as readonly string[]).includes(value);
+}
