@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
 import type { Database, DialectName } from './connect.js';
 import { SCHEMA_SUBSTITUTIONS, lockForMigration, tableExists } from './dialect.js';
+import { rebuildSqliteTable, renameCreatedTable, withSqliteForeignKeysOff } from './rebuild.js';
 import { SchemaError } from '../errors.js';
 
 /** schema.sql sits at the package root, some levels above this module (src/, dist/ or the bundle). */
@@ -24,6 +25,8 @@ export interface SchemaStatement {
   sql: string;
   /** Set by an `-- only: <dialect>` line: the statement runs on that engine alone. */
   only?: DialectName;
+  /** Set by a `-- rebuild: <table>` line: the statement is that table's full new CREATE TABLE (SQLite only). */
+  rebuild?: string;
 }
 
 export interface SchemaVersion {
@@ -39,11 +42,18 @@ function splitStatements(body: string): SchemaStatement[] {
   const statements: SchemaStatement[] = [];
   let lines: string[] = [];
   let only: DialectName | undefined;
+  let rebuild: string | undefined;
   let inBlock = false;
   for (const line of body.split('\n')) {
     const marker = /^\s*--\s*only:\s*(sqlite|postgres)\s*$/.exec(line);
     if (marker && lines.length === 0) {
       only = marker[1] as DialectName;
+      continue;
+    }
+    const rebuildMarker = /^\s*--\s*rebuild:(.*)$/.exec(line);
+    if (rebuildMarker && lines.length === 0) {
+      rebuild = rebuildMarker[1]!.trim();
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(rebuild)) throw new SchemaError(`schema.sql: "-- rebuild:" needs a table name, not "${rebuild}"`);
       continue;
     }
     if (/^\s*--/.test(line) || (lines.length === 0 && line.trim() === '')) continue;
@@ -52,10 +62,18 @@ function splitStatements(body: string): SchemaStatement[] {
     const ends = inBlock ? /^\s*END;\s*$/i.test(line) : /;\s*$/.test(line);
     if (ends) {
       inBlock = false;
-      const text = lines.join('\n').trim();
-      statements.push(only ? { sql: inBlockStrip(text), only } : { sql: inBlockStrip(text) });
+      const text = inBlockStrip(lines.join('\n').trim());
+      if (rebuild !== undefined) {
+        // A rebuild is SQLite's way; PostgreSQL alters in place with its own statements.
+        if (only === 'postgres') throw new SchemaError(`schema.sql: "-- rebuild: ${rebuild}" is for SQLite, it cannot be "-- only: postgres"`);
+        renameCreatedTable(text, rebuild, rebuild); // throws unless it is CREATE TABLE <rebuild> (…)
+        statements.push({ sql: text, only: 'sqlite', rebuild });
+      } else {
+        statements.push(only ? { sql: text, only } : { sql: text });
+      }
       lines = [];
       only = undefined;
+      rebuild = undefined;
     }
   }
   if (lines.join('').trim() !== '') throw new SchemaError(`schema.sql: statement without a closing ";": ${lines.join(' ').slice(0, 60)}…`);
@@ -125,26 +143,40 @@ export async function schemaStatus(db: Database): Promise<SchemaStatus> {
   return { current, latest, pending };
 }
 
-/** Applies every pending version, each in its own transaction. Idempotent and safe to run concurrently. */
-export async function migrate(db: Database, now: () => Date = () => new Date()): Promise<number[]> {
+/**
+ * Applies every pending version, each in its own transaction. Idempotent and safe to run
+ * concurrently. Refuses, changing nothing, a database newer than `versions` (which tests
+ * may extend with a version of their own).
+ */
+export async function migrate(db: Database, now: () => Date = () => new Date(), versions: SchemaVersion[] = schemaVersions()): Promise<number[]> {
+  const latest = versions.length === 0 ? 0 : versions[versions.length - 1]!.version;
   // Under the migration lock: PostgreSQL's IF NOT EXISTS still races on the catalog.
   await db.kysely.transaction().execute(async (trx) => {
     await lockForMigration(trx, db.dialect);
     await sql`CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)`.execute(trx);
+    const row = await trx.selectFrom('schema_migrations').select((eb) => eb.fn.max('version').as('v')).executeTakeFirst();
+    const current = Number(row?.v ?? 0);
+    // An older acctctl would otherwise apply its own idea of the pending versions.
+    if (current > latest) throw new SchemaError(`database schema version ${current} is newer than this acctctl understands (${latest}): upgrade acctctl`);
   });
   const applied: number[] = [];
-  for (const version of schemaVersions()) {
-    const done = await db.kysely.transaction().execute(async (trx) => {
-      await lockForMigration(trx, db.dialect);
-      const exists = await trx.selectFrom('schema_migrations').select('version').where('version', '=', version.version).executeTakeFirst();
-      if (exists) return false;
-      for (const statement of version.statements) {
-        if (statement.only && statement.only !== db.dialect) continue;
-        await sql.raw(substitute(statement.sql, db.dialect)).execute(trx);
-      }
-      await trx.insertInto('schema_migrations').values({ version: version.version, applied_at: now().toISOString() }).execute();
-      return true;
-    });
+  for (const version of versions) {
+    const rebuilds = db.dialect === 'sqlite' && version.statements.some((s) => s.rebuild !== undefined);
+    const run = () =>
+      db.kysely.transaction().execute(async (trx) => {
+        await lockForMigration(trx, db.dialect);
+        const exists = await trx.selectFrom('schema_migrations').select('version').where('version', '=', version.version).executeTakeFirst();
+        if (exists) return false;
+        for (const statement of version.statements) {
+          if (statement.only && statement.only !== db.dialect) continue;
+          const text = substitute(statement.sql, db.dialect);
+          if (statement.rebuild !== undefined) await rebuildSqliteTable(trx, statement.rebuild, text);
+          else await sql.raw(text).execute(trx);
+        }
+        await trx.insertInto('schema_migrations').values({ version: version.version, applied_at: now().toISOString() }).execute();
+        return true;
+      });
+    const done = rebuilds ? await withSqliteForeignKeysOff(db, run) : await run();
     if (done) applied.push(version.version);
   }
   return applied;
@@ -157,4 +189,9 @@ export async function assertSchemaCurrent(db: Database): Promise<void> {
   if (current === 0) throw new SchemaError(`database ${db.displayUrl} is not initialised: run \`acctctl init\``);
   if (current < latest) throw new SchemaError(`database schema is at version ${current}, this acctctl needs ${latest}: run \`acctctl db migrate\``);
   throw new SchemaError(`database schema version ${current} is newer than this acctctl understands (${latest}): upgrade acctctl`);
+}
+
+/** What migrating a database that does not exist yet would do (for dry runs). */
+export function newDatabaseStatus(): SchemaStatus {
+  return { current: 0, latest: latestVersion(), pending: schemaVersions().map((v) => v.version) };
 }

@@ -1,4 +1,5 @@
 import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { AuditOutcome, Role, SessionKind, UserStatus } from '../domain/enums.js';
 
 /** Times are ISO-8601 UTC strings with milliseconds on both engines (see schema.sql). */
 export type IsoTime = string;
@@ -16,9 +17,9 @@ export interface UsersTable {
   timezone: string | null;
   language: string | null;
   preferences: Generated<string>;
-  role: 'admin' | 'reseller' | 'user';
+  role: Role;
   super_admin: Generated<number>;
-  status: 'pending' | 'active' | 'suspended' | 'deactivated';
+  status: UserStatus;
   status_reason: string | null;
   email_verified_at: IsoTime | null;
   password_hash: string | null;
@@ -38,7 +39,7 @@ export interface SessionsTable {
   id: Generated<number>;
   token_hash: string;
   user_id: number;
-  kind: Generated<'web' | 'api' | 'impersonation'>;
+  kind: Generated<SessionKind>;
   impersonator_id: number | null;
   ip: string | null;
   user_agent: string | null;
@@ -59,7 +60,7 @@ export interface AuditLogTable {
   target_type: string | null;
   target_id: string | null;
   target: string | null;
-  outcome: 'ok' | 'refused';
+  outcome: AuditOutcome;
   reason: string | null;
   changes: string;
   prev_hash: string;
