@@ -1,14 +1,18 @@
 /**
  * Every service test on every database (Kysely's own test setup): DIALECTS has SQLite
- * always and PostgreSQL when ACCTCTL_TEST_PG_URL is set. Each fresh database is a new
- * SQLite file or a new PostgreSQL schema, migrated.
+ * always and PostgreSQL when ACCTCTL_TEST_PG_URL is set. useTestDb() gives a test file
+ * one migrated database per dialect, emptied between tests (truncateAll), so a test pays
+ * for a DELETE, not a migration; freshDb() makes a new one for tests that need an empty
+ * or unmigrated database.
  */
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { connect, type Database } from '../src/db/connect.js';
 import { migrate } from '../src/db/migrate.js';
+import { truncateAll } from '../src/db/truncate.js';
 import { makeContext, type ServiceContext } from '../src/services/context.js';
 
 export type DialectName = 'sqlite' | 'postgres';
@@ -65,8 +69,37 @@ export async function freshDb(dialect: DialectName, opts: { migrate?: boolean } 
     },
     cleanup: async () => {
       for (const d of extra) await d.close();
+      extra.length = 0;
       await db.close();
       await drop();
     },
+  };
+}
+
+/**
+ * One migrated database for the calling describe block, emptied before each test.
+ * Call it inside a describe; its fields are there from the first test on.
+ */
+export function useTestDb(dialect: DialectName): TestDb {
+  let t: TestDb | undefined;
+  const get = (): TestDb => {
+    if (!t) throw new Error('useTestDb: the database is ready only inside tests');
+    return t;
+  };
+  beforeAll(async () => {
+    t = await freshDb(dialect);
+  });
+  beforeEach(async () => truncateAll(get().db));
+  afterAll(async () => t?.cleanup());
+  return {
+    get db() {
+      return get().db;
+    },
+    get url() {
+      return get().url;
+    },
+    ctx: (overrides) => get().ctx(overrides),
+    reconnect: () => get().reconnect(),
+    cleanup: () => get().cleanup(),
   };
 }

@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { ValidationError } from '../errors.js';
+import { validPasswordShape } from '../domain/validate.js';
 
 export const DEFAULT_BCRYPT_COST = 12;
 /** bcrypt ignores everything past 72 bytes; refusing longer passwords keeps that honest. */
@@ -17,15 +18,14 @@ export const DEFAULT_PASSWORD_POLICY: PasswordPolicy = {
 };
 
 export function checkPassword(password: string, policy: PasswordPolicy, field = 'password'): void {
+  // Well-formed text without control characters: invalid UTF-8 must not collapse into U+FFFD.
+  const shape = validPasswordShape(password, field);
+  if (!shape.ok) throw new ValidationError(shape.field, shape.message);
   if ([...password].length < policy.minLength) {
     throw new ValidationError(field, `must be at least ${policy.minLength} characters`);
   }
   if (Buffer.byteLength(password, 'utf8') > MAX_PASSWORD_BYTES) {
     throw new ValidationError(field, `must be at most ${MAX_PASSWORD_BYTES} bytes (bcrypt ignores the rest)`);
-  }
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(password)) {
-    throw new ValidationError(field, 'must not contain control characters');
   }
 }
 

@@ -1,24 +1,27 @@
 /**
  * The user lifecycle: create, list, show, edit, role, suspend / activate / deactivate,
  * delete — with the permission checks and the last-admin / last-super-admin rules.
+ * Each mutation has a `…Tx(uow, …)` form that composes inside another service's unit of
+ * work; the `fn(ctx, …)` form validates, then runs it in a unit of its own.
  */
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { DB, UserRow, UserUpdate } from '../db/types.js';
 import { userSearchMatches, userSearchText } from '../db/dialect.js';
-import { ConflictError, PermissionError, RefusedError, UsageError, ValidationError } from '../errors.js';
+import { ConflictError, RefusedError, UsageError } from '../errors.js';
+import { USER_SORTS, type Role, type UserSort, type UserStatus } from '../domain/enums.js';
+import type { UserInput, ValidatedUser } from '../domain/user-input.js';
 import { checkPassword, generatePassword, hashPassword } from '../security/passwords.js';
 import { newPublicId } from '../security/tokens.js';
-import {
-  authorizeRead, mutate, requireAdmin, type Actor, type AuditTarget, type Changes, type MutationBody, type MutationOutcome, type MutationScope, type Page,
-} from './audit.js';
+import type { AuditTarget, Changes } from './audit.js';
 import { isoNow, type ServiceContext } from './context.js';
+import { checkLimit, decodeCursor, encodeCursor, iterateBatches, pageOf, type Page } from './paging.js';
+import { assertCan, type Actor } from './permissions.js';
+import { countActiveSessions, revokeUserSessionsTx } from './sessions.js';
 import { getUserRow } from './user-lookup.js';
-import {
-  normalizeEmail, printable, validEmail, validLanguage, validPhone, validPreferences, validRole, validStatus, validText,
-  validTimezone, validUsername, type Role, type Status,
-} from './validate.js';
+import { authorizeRead, mutate, reader, type MutationOutcome, type UnitOfWork } from './unit-of-work.js';
+import { normalizeEmail, printable, validateUserInputOrThrow, validRole, validSearch, validStatus } from './validate.js';
 
-export { findUser, getUserRow } from './user-lookup.js';
+export { USER_SORTS };
 
 /** The public shape of a user: stable snake_case fields, never a secret. */
 export interface UserView {
@@ -34,7 +37,7 @@ export interface UserView {
   preferences: Record<string, unknown>;
   role: Role;
   super_admin: boolean;
-  status: Status;
+  status: UserStatus;
   status_reason: string | null;
   email_verified_at: string | null;
   has_password: boolean;
@@ -90,72 +93,69 @@ export function userTarget(row: Pick<UserRow, 'public_id' | 'email'>): AuditTarg
 }
 
 // ---------------------------------------------------------------------------------
-// Permissions and rules
+// Rules
 
-/** User management needs an active admin actor (or the local operator). */
-function assertCanManageUsers(actor: Actor): void {
-  requireAdmin(actor);
+function assertCanTouch(actor: Actor, target: Pick<UserRow, 'super_admin' | 'email'>, makesSuperAdmin = false): void {
+  assertCan(actor, 'user.manage', { superAdmin: Number(target.super_admin) === 1 || makesSuperAdmin, label: target.email });
 }
 
-/** Only super admins may touch a super admin, or make one. */
-function assertCanTouch(actor: Actor, target: Pick<UserRow, 'super_admin' | 'email'>, makesSuperAdmin = false): void {
-  assertCanManageUsers(actor);
-  if ((Number(target.super_admin) === 1 || makesSuperAdmin) && !actor.superAdmin) {
-    throw new PermissionError(`only super admins may change super admins (${target.email} is one${makesSuperAdmin && Number(target.super_admin) !== 1 ? ' after this change' : ''})`);
-  }
+/**
+ * Whether the user has a way to sign in. An admin without one protects nobody: it never
+ * counts as the "last active admin". (Identity-provider links join this later.)
+ */
+function canSignIn(row: Pick<UserRow, 'password_hash'>): boolean {
+  return row.password_hash !== null;
 }
 
 interface AccessState {
   role: Role;
   super_admin: number;
-  status: Status;
+  status: UserStatus;
+  usable: boolean;
 }
 
 /**
  * The last active admin and the last super admin stay. `after` is the user's access
  * after the change, or null when the user is deleted. Counted under the write lock.
  */
-async function assertKeepsAdmins(trx: Transaction<DB>, user: UserRow, after: AccessState | null, verb: string): Promise<void> {
-  const isActiveAdmin = (s: AccessState | null) => s !== null && s.role === 'admin' && s.status === 'active';
+async function assertKeepsAdmins(trx: Kysely<DB>, user: UserRow, after: AccessState | null, verb: string): Promise<void> {
+  const activeAdmin = (s: AccessState | null) => s !== null && s.role === 'admin' && s.status === 'active' && s.usable;
   const isSuper = (s: AccessState | null) => s !== null && s.role === 'admin' && Number(s.super_admin) === 1;
-  const before: AccessState = { role: user.role, super_admin: Number(user.super_admin), status: user.status };
+  const before: AccessState = { role: user.role, super_admin: Number(user.super_admin), status: user.status, usable: canSignIn(user) };
 
-  if (isActiveAdmin(before) && !isActiveAdmin(after)) {
-    const n = await countAdmins(trx, { activeOnly: true });
-    if (n <= 1) throw new RefusedError(`cannot ${verb} ${user.email}: it is the last active admin (make another admin first)`);
+  if (activeAdmin(before) && !activeAdmin(after)) {
+    if ((await countAdmins(trx, { active: true })) <= 1) {
+      throw new RefusedError(`cannot ${verb} ${user.email}: it is the last active admin who can sign in (make another admin first)`);
+    }
   }
-  if (isSuper(before) && before.status === 'active' && !(isSuper(after) && after!.status === 'active')) {
-    const n = await countAdmins(trx, { superOnly: true, activeOnly: true });
-    if (n <= 1) throw new RefusedError(`cannot ${verb} ${user.email}: it is the last active super admin (make another super admin first)`);
+  if (isSuper(before) && activeAdmin(before) && !(isSuper(after) && activeAdmin(after))) {
+    if ((await countAdmins(trx, { superOnly: true, active: true })) <= 1) {
+      throw new RefusedError(`cannot ${verb} ${user.email}: it is the last active super admin who can sign in (make another super admin first)`);
+    }
   }
   if (isSuper(before) && !isSuper(after)) {
-    const n = await countAdmins(trx, { superOnly: true });
-    if (n <= 1) throw new RefusedError(`cannot ${verb} ${user.email}: it is the last super admin`);
+    if ((await countAdmins(trx, { superOnly: true })) <= 1) throw new RefusedError(`cannot ${verb} ${user.email}: it is the last super admin`);
   }
 }
 
-interface AdminCount {
-  superOnly?: boolean;
-  activeOnly?: boolean;
-}
-
-async function countAdmins(trx: Kysely<DB>, opts: AdminCount): Promise<number> {
-  let q = trx.selectFrom('users').where('role', '=', 'admin');
+/** Admins; with `active`, only active ones that can sign in. */
+async function countAdmins(db: Kysely<DB>, opts: { superOnly?: boolean; active?: boolean }): Promise<number> {
+  let q = db.selectFrom('users').where('role', '=', 'admin');
   if (opts.superOnly) q = q.where('super_admin', '=', 1);
-  if (opts.activeOnly) q = q.where('status', '=', 'active');
+  if (opts.active) q = q.where('status', '=', 'active').where('password_hash', 'is not', null);
   const row = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
   return Number(row.n);
 }
 
-async function assertEmailFree(trx: Kysely<DB>, email: string, exceptId?: number): Promise<void> {
-  let q = trx.selectFrom('users').select(['id', 'email']).where('email_normalized', '=', normalizeEmail(email));
+async function assertEmailFree(db: Kysely<DB>, email: string, exceptId?: number): Promise<void> {
+  let q = db.selectFrom('users').select(['id', 'email']).where('email_normalized', '=', normalizeEmail(email));
   if (exceptId !== undefined) q = q.where('id', '!=', exceptId);
   const other = await q.executeTakeFirst();
   if (other) throw new ConflictError(`email ${printable(email)} is already used by user ${other.id} (${printable(other.email)})`, { field: 'email' });
 }
 
-async function assertUsernameFree(trx: Kysely<DB>, username: string, exceptId?: number): Promise<void> {
-  let q = trx.selectFrom('users').select(['id']).where('username_normalized', '=', username.toLowerCase());
+async function assertUsernameFree(db: Kysely<DB>, username: string, exceptId?: number): Promise<void> {
+  let q = db.selectFrom('users').select(['id']).where('username_normalized', '=', username.toLowerCase());
   if (exceptId !== undefined) q = q.where('id', '!=', exceptId);
   const other = await q.executeTakeFirst();
   if (other) throw new ConflictError(`username ${printable(username)} is already used by user ${other.id}`, { field: 'username' });
@@ -166,15 +166,22 @@ function searchTextOf(u: Pick<UserRow, 'email' | 'username' | 'display_name' | '
   return userSearchText([u.email, u.username, u.display_name, u.public_id]);
 }
 
-/** Field-by-field before/after of what changed; secrets and derived columns are never included. */
+/** Secrets and derived columns never appear in an entry. */
 const HIDDEN_FIELDS = new Set(['password_hash', 'two_factor_secret', 'email_normalized', 'username_normalized', 'search_text', 'updated_at']);
+
+/** Values as the views show them (super_admin is a boolean everywhere). */
+function shown(key: string, value: unknown): unknown {
+  if (value === undefined || value === null) return null;
+  return key === 'super_admin' ? Number(value) === 1 : value;
+}
 
 function diff(before: UserRow, update: UserUpdate): Changes {
   const changes: Changes = {};
   for (const [key, after] of Object.entries(update)) {
     if (HIDDEN_FIELDS.has(key)) continue;
-    const prev = (before as unknown as Record<string, unknown>)[key];
-    if (prev !== after && !(prev == null && after == null)) changes[key] = { before: prev ?? null, after: after ?? null };
+    const prev = shown(key, (before as unknown as Record<string, unknown>)[key]);
+    const next = shown(key, after);
+    if (prev !== next) changes[key] = { before: prev, after: next };
   }
   if ('password_hash' in update) changes.password = { after: 'changed' };
   return changes;
@@ -183,17 +190,9 @@ function diff(before: UserRow, update: UserUpdate): Changes {
 // ---------------------------------------------------------------------------------
 // Create
 
-export interface CreateUserInput {
+/** The fields of src/domain/user-input.ts, plus how the password is set. */
+export interface CreateUserInput extends UserInput {
   email: string;
-  username?: string | undefined;
-  displayName?: string | undefined;
-  role?: string | undefined;
-  superAdmin?: boolean | undefined;
-  phone?: string | undefined;
-  address?: string | undefined;
-  timezone?: string | undefined;
-  language?: string | undefined;
-  preferences?: string | undefined;
   /** A password the operator chose. */
   password?: string | undefined;
   /** Generate one; it is returned once and never stored in clear. */
@@ -208,108 +207,97 @@ export interface CreatedUser {
   generated_password?: string;
 }
 
-interface ValidatedProfile {
-  username?: string | null;
-  display_name?: string | null;
-  phone?: string | null;
-  address?: string | null;
-  timezone?: string | null;
-  language?: string | null;
-  preferences?: string;
+/** A create request after validation and hashing: what createUserTx takes. */
+export interface NewUser {
+  fields: ValidatedUser & { email: string; role: Role };
+  passwordHash: string | null;
+  /** Only when generated, to hand back once. */
+  generatedPassword?: string | undefined;
+  passwordSource?: 'set' | 'generated' | undefined;
+  firstSuperAdmin?: boolean | undefined;
 }
 
-/** Validates the optional profile fields; '' clears a field. */
-function validateProfile(input: {
-  username?: string | undefined; displayName?: string | undefined; phone?: string | undefined; address?: string | undefined;
-  timezone?: string | undefined; language?: string | undefined; preferences?: string | undefined;
-}): ValidatedProfile {
-  const out: ValidatedProfile = {};
-  const opt = <T>(v: string | undefined, f: (s: string) => T): T | null | undefined => (v === undefined ? undefined : v.trim() === '' ? null : f(v));
-  const set = <K extends keyof ValidatedProfile>(k: K, v: ValidatedProfile[K] | undefined) => {
-    if (v !== undefined) out[k] = v;
-  };
-  set('username', opt(input.username, (v) => validUsername(v)));
-  set('display_name', opt(input.displayName, (v) => validText(v, 'name', 200)));
-  set('phone', opt(input.phone, (v) => validPhone(v)));
-  set('address', opt(input.address, (v) => validText(v, 'address', 500, { multiline: true })));
-  set('timezone', opt(input.timezone, (v) => validTimezone(v)));
-  set('language', opt(input.language, (v) => validLanguage(v)));
-  if (input.preferences !== undefined) out.preferences = validPreferences(input.preferences);
-  return out;
-}
-
-export async function createUser(ctx: ServiceContext, input: CreateUserInput): Promise<MutationOutcome<CreatedUser>> {
-  // Validate everything before touching the database: bad input is exit 2 and not audited.
-  const email = validEmail(input.email);
-  const role = validRole(input.role ?? 'user');
-  if (input.superAdmin && role !== 'admin') throw new ValidationError('super-admin', 'only an admin can be a super admin (use --role admin)');
-  const profile = validateProfile(input);
+/** Validates a create request (every bad field at once) and hashes the password outside any transaction. */
+export async function prepareNewUser(ctx: ServiceContext, input: CreateUserInput): Promise<NewUser> {
+  const fields = validateUserInputOrThrow(input, 'create') as NewUser['fields'];
   if (input.password !== undefined && input.generatePassword) throw new UsageError('give either a password or --generate-password, not both');
   const password = input.generatePassword ? generatePassword() : input.password;
   if (password !== undefined) checkPassword(password, ctx.passwordPolicy);
-  // Hash outside the transaction: bcrypt is slow on purpose and must not hold the write lock.
+  // bcrypt is slow on purpose and must not hold the write lock.
   const passwordHash = password === undefined ? null : await hashPassword(password, ctx.passwordPolicy.bcryptCost);
+  return {
+    fields,
+    passwordHash,
+    generatedPassword: input.generatePassword ? password : undefined,
+    passwordSource: password === undefined ? undefined : input.generatePassword ? 'generated' : 'set',
+    firstSuperAdmin: input.firstSuperAdmin,
+  };
+}
 
-  return mutate(ctx, 'user.create', async (trx, actor, scope) => {
-    const publicId = newPublicId('usr');
-    scope.target = { type: 'user', id: publicId, label: email };
-    assertCanTouch(actor, { super_admin: input.superAdmin ? 1 : 0, email });
-    if (input.firstSuperAdmin && (await countAdmins(trx, { superOnly: true })) > 0) {
-      throw new ConflictError('a super admin already exists; create more admins with `acctctl user create --role admin`');
-    }
-    await assertEmailFree(trx, email);
-    if (profile.username) await assertUsernameFree(trx, profile.username);
-    const now = isoNow(ctx);
-    const row = await trx
-      .insertInto('users')
-      .values({
-        public_id: publicId,
-        username: profile.username ?? null,
-        username_normalized: profile.username ? profile.username.toLowerCase() : null,
-        email,
-        email_normalized: normalizeEmail(email),
-        display_name: profile.display_name ?? null,
-        phone: profile.phone ?? null,
-        address: profile.address ?? null,
-        timezone: profile.timezone ?? null,
-        language: profile.language ?? null,
-        preferences: profile.preferences ?? '{}',
-        role,
-        super_admin: input.superAdmin ? 1 : 0,
-        // Without a password nobody can sign in yet: pending until one is set.
-        status: passwordHash ? 'active' : 'pending',
-        status_reason: null,
-        email_verified_at: null,
-        password_hash: passwordHash,
-        password_changed_at: passwordHash ? now : null,
-        two_factor_secret: null,
-        two_factor_enabled_at: null,
-        locked_until: null,
-        last_login_at: null,
-        last_login_ip: null,
-        created_at: now,
-        updated_at: now,
-        search_text: searchTextOf({ email, username: profile.username ?? null, display_name: profile.display_name ?? null, public_id: publicId }),
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow();
-    const view = userView(row);
-    const changes: Changes = {};
-    for (const key of ['email', 'username', 'display_name', 'phone', 'address', 'timezone', 'language', 'role', 'super_admin', 'status'] as const) {
-      if (view[key] !== null) changes[key] = { after: view[key] };
-    }
-    if (passwordHash) changes.password = { after: input.generatePassword ? 'generated' : 'set' };
-    const result: CreatedUser = { user: view };
-    if (input.generatePassword && password) result.generated_password = password;
-    return { result, target: userTarget(row), changes };
-  });
+export async function createUserTx(uow: UnitOfWork, nu: NewUser): Promise<CreatedUser> {
+  const { trx, actor, ctx } = uow;
+  const f = nu.fields;
+  const publicId = newPublicId('usr');
+  uow.about({ type: 'user', id: publicId, label: f.email });
+  assertCanTouch(actor, { super_admin: f.super_admin ? 1 : 0, email: f.email });
+  if (nu.firstSuperAdmin && (await countAdmins(trx, { superOnly: true })) > 0) {
+    throw new ConflictError('a super admin already exists; create more admins with `acctctl user create --role admin`');
+  }
+  await assertEmailFree(trx, f.email);
+  if (f.username) await assertUsernameFree(trx, f.username);
+  const now = isoNow(ctx);
+  const row = await trx
+    .insertInto('users')
+    .values({
+      public_id: publicId,
+      username: f.username ?? null,
+      username_normalized: f.username ? f.username.toLowerCase() : null,
+      email: f.email,
+      email_normalized: normalizeEmail(f.email),
+      display_name: f.display_name ?? null,
+      phone: f.phone ?? null,
+      address: f.address ?? null,
+      timezone: f.timezone ?? null,
+      language: f.language ?? null,
+      preferences: f.preferences ?? '{}',
+      role: f.role,
+      super_admin: f.super_admin ? 1 : 0,
+      // Without a way to sign in nobody can use the account yet: pending until one is set.
+      status: nu.passwordHash ? 'active' : 'pending',
+      status_reason: null,
+      email_verified_at: null,
+      password_hash: nu.passwordHash,
+      password_changed_at: nu.passwordHash ? now : null,
+      two_factor_secret: null,
+      two_factor_enabled_at: null,
+      locked_until: null,
+      last_login_at: null,
+      last_login_ip: null,
+      created_at: now,
+      updated_at: now,
+      search_text: searchTextOf({ email: f.email, username: f.username ?? null, display_name: f.display_name ?? null, public_id: publicId }),
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  const view = userView(row);
+  const changes: Changes = {};
+  for (const key of ['email', 'username', 'display_name', 'phone', 'address', 'timezone', 'language', 'role', 'super_admin', 'status'] as const) {
+    if (view[key] !== null) changes[key] = { after: view[key] };
+  }
+  if (nu.passwordSource) changes.password = { after: nu.passwordSource };
+  await uow.record('user.create', userTarget(row), changes);
+  const result: CreatedUser = { user: view };
+  if (nu.generatedPassword) result.generated_password = nu.generatedPassword;
+  return result;
+}
+
+export async function createUser(ctx: ServiceContext, input: CreateUserInput): Promise<MutationOutcome<CreatedUser>> {
+  const nu = await prepareNewUser(ctx, input);
+  return mutate(ctx, 'user.create', (uow) => createUserTx(uow, nu));
 }
 
 // ---------------------------------------------------------------------------------
 // List
-
-export const USER_SORTS = ['newest', 'last-login', 'updated', 'name'] as const;
-export type UserSort = (typeof USER_SORTS)[number];
 
 export interface UserFilter {
   search?: string | undefined;
@@ -335,36 +323,37 @@ const SORTS: Record<UserSort, SortSpec> = {
   name: { key: sql<string>`COALESCE(display_name, '')`, dir: 'asc' },
 };
 
-interface Cursor {
-  s: UserSort;
+interface UserCursor {
   k?: string;
   id: number;
 }
 
-function encodeCursor(c: Cursor): string {
-  return Buffer.from(JSON.stringify(c)).toString('base64url');
+function cursorList(sort: UserSort): string {
+  return `user:${sort}`;
 }
 
-function decodeCursor(text: string, sort: UserSort): Cursor {
-  try {
-    const c = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as Cursor;
-    if (c && c.s === sort && Number.isSafeInteger(c.id) && (c.k === undefined || typeof c.k === 'string')) return c;
-  } catch {
-    /* fall through */
-  }
-  throw new UsageError(`--cursor: not a cursor from a previous page of this listing (same --sort)`, { field: 'cursor' });
+function readCursor(sort: UserSort, text: string | undefined): UserCursor | undefined {
+  return sort === 'newest'
+    ? decodeCursor<{ id: number }>(cursorList(sort), text, { id: 'int' })
+    : decodeCursor<{ k: string; id: number }>(cursorList(sort), text, { k: 'string', id: 'int' });
 }
 
-export const MAX_PAGE = 1000;
+interface CheckedFilter {
+  sort: UserSort;
+  needle: string;
+  role?: Role | undefined;
+  status?: UserStatus | undefined;
+}
 
-function validateFilter(filter: UserFilter): { sort: UserSort; limit: number } {
+function checkFilter(filter: UserFilter): CheckedFilter {
   const sort = (filter.sort ?? 'newest') as UserSort;
-  if (!USER_SORTS.includes(sort)) throw new ValidationError('sort', `unknown sort "${printable(sort)}" (expected one of: ${USER_SORTS.join(', ')})`);
-  if (filter.role !== undefined) validRole(filter.role);
-  if (filter.status !== undefined) validStatus(filter.status);
-  const limit = filter.limit ?? 50;
-  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) throw new ValidationError('limit', `must be a whole number from 1 to ${MAX_PAGE}`);
-  return { sort, limit };
+  if (!USER_SORTS.includes(sort)) throw new UsageError(`sort: unknown sort "${printable(sort)}" (expected one of: ${USER_SORTS.join(', ')})`, { field: 'sort' });
+  return {
+    sort,
+    needle: filter.search === undefined ? '' : validSearch(filter.search).trim(),
+    role: filter.role === undefined ? undefined : validRole(filter.role),
+    status: filter.status === undefined ? undefined : validStatus(filter.status),
+  };
 }
 
 /** How many of the next rows (newest first) a search first scans before asking the index. */
@@ -376,32 +365,28 @@ export const SEARCH_PROBE_WINDOW = 5000;
  * would intersect huge posting lists. Only when the probe comes up short does the
  * index answer (a selective needle, found in milliseconds instead of a full scan).
  */
-async function fetchPage(ctx: ServiceContext, filter: UserFilter, sort: UserSort, limit: number, cursor: Cursor | undefined): Promise<UserRow[]> {
-  if (searchNeedle(filter) !== '' && sort === 'newest') {
-    const probe = await pageQuery(ctx, filter, sort, limit, cursor, 'probe', filter.probeWindow ?? SEARCH_PROBE_WINDOW).execute();
+async function fetchPage(ctx: ServiceContext, f: CheckedFilter, limit: number, cursor: UserCursor | undefined, probeWindow: number): Promise<UserRow[]> {
+  if (f.needle !== '' && f.sort === 'newest') {
+    const probe = await pageQuery(ctx, f, limit, cursor, probeWindow).execute();
     if (probe.length >= limit) return probe;
   }
-  return pageQuery(ctx, filter, sort, limit, cursor, 'index').execute();
+  return pageQuery(ctx, f, limit, cursor, 0).execute();
 }
 
-function searchNeedle(filter: UserFilter): string {
-  return filter.search?.trim() ?? '';
-}
-
-function pageQuery(ctx: ServiceContext, filter: UserFilter, sort: UserSort, limit: number, cursor: Cursor | undefined, mode: 'probe' | 'index', probeWindow = 0) {
-  const spec = SORTS[sort];
+function pageQuery(ctx: ServiceContext, f: CheckedFilter, limit: number, cursor: UserCursor | undefined, probeWindow: number) {
+  const spec = SORTS[f.sort];
   const cmp = spec.dir === 'desc' ? '<' : '>';
-  let q = ctx.db.kysely.selectFrom('users').selectAll();
-  const needle = searchNeedle(filter);
-  if (needle !== '') q = q.where(userSearchMatches(ctx.db.dialect, needle, { useIndex: mode === 'index' }));
-  if (mode === 'probe') {
+  const db = reader(ctx);
+  let q = db.selectFrom('users').selectAll();
+  if (f.needle !== '') q = q.where(userSearchMatches(ctx.db.dialect, f.needle, { useIndex: probeWindow === 0 }));
+  if (probeWindow > 0) {
     // sort is newest: the window is the next rows by id after the cursor
-    let window = ctx.db.kysely.selectFrom('users').select('id').orderBy('id', 'desc').limit(probeWindow);
+    let window = db.selectFrom('users').select('id').orderBy('id', 'desc').limit(probeWindow);
     if (cursor) window = window.where('id', '<', cursor.id);
     q = q.where('id', 'in', window);
   }
-  if (filter.role) q = q.where('role', '=', filter.role as Role);
-  if (filter.status) q = q.where('status', '=', filter.status as Status);
+  if (f.role) q = q.where('role', '=', f.role);
+  if (f.status) q = q.where('status', '=', f.status);
   if (cursor) {
     if (spec.key === null) q = q.where('id', cmp, cursor.id);
     else {
@@ -414,32 +399,29 @@ function pageQuery(ctx: ServiceContext, filter: UserFilter, sort: UserSort, limi
   return q.orderBy('id', spec.dir).limit(limit);
 }
 
-function cursorAfter(sort: UserSort, row: UserRow): string {
+function cursorOf(sort: UserSort, row: UserRow): UserCursor {
   const k = sort === 'last-login' ? row.last_login_at ?? '' : sort === 'updated' ? row.updated_at : sort === 'name' ? row.display_name ?? '' : undefined;
-  return encodeCursor(k === undefined ? { s: sort, id: Number(row.id) } : { s: sort, k, id: Number(row.id) });
+  return k === undefined ? { id: Number(row.id) } : { k, id: Number(row.id) };
 }
 
 /** One page, newest first by default; next_cursor continues it. */
 export async function listUsers(ctx: ServiceContext, filter: UserFilter = {}): Promise<Page<UserView>> {
-  const { sort, limit } = validateFilter(filter);
-  const cursor = filter.cursor ? decodeCursor(filter.cursor, sort) : undefined;
-  await authorizeRead(ctx, 'user.list', assertCanManageUsers);
-  const rows = await fetchPage(ctx, filter, sort, limit + 1, cursor);
-  const more = rows.length > limit;
-  const page = rows.slice(0, limit);
-  return { items: page.map(userView), next_cursor: more ? cursorAfter(sort, page[page.length - 1]!) : null };
+  const f = checkFilter(filter);
+  const limit = checkLimit(filter.limit);
+  const cursor = readCursor(f.sort, filter.cursor);
+  await authorizeRead(ctx, 'user.list', (a) => assertCan(a, 'user.read'));
+  const rows = await fetchPage(ctx, f, limit + 1, cursor, filter.probeWindow ?? SEARCH_PROBE_WINDOW);
+  return pageOf(rows, limit, userView, (r) => encodeCursor(cursorList(f.sort), { ...cursorOf(f.sort, r) }));
 }
 
 /** Every matching user, fetched in keyset batches: memory stays flat however many there are. */
 export async function* iterateUsers(ctx: ServiceContext, filter: UserFilter = {}, batchSize = 500): AsyncGenerator<UserView> {
-  const { sort } = validateFilter({ ...filter, limit: undefined });
-  let cursor = filter.cursor ? decodeCursor(filter.cursor, sort) : undefined;
-  await authorizeRead(ctx, 'user.list', assertCanManageUsers);
-  for (;;) {
-    const rows = await fetchPage(ctx, filter, sort, batchSize, cursor);
-    for (const row of rows) yield userView(row);
-    if (rows.length < batchSize) return;
-    cursor = decodeCursor(cursorAfter(sort, rows[rows.length - 1]!), sort);
+  const f = checkFilter(filter);
+  const first = readCursor(f.sort, filter.cursor);
+  await authorizeRead(ctx, 'user.list', (a) => assertCan(a, 'user.read'));
+  const probe = filter.probeWindow ?? SEARCH_PROBE_WINDOW;
+  for await (const row of iterateBatches((after: UserCursor | undefined, n) => fetchPage(ctx, f, n, after, probe), (r) => cursorOf(f.sort, r), first, batchSize)) {
+    yield userView(row);
   }
 }
 
@@ -447,174 +429,161 @@ export async function* iterateUsers(ctx: ServiceContext, filter: UserFilter = {}
 // Show
 
 export async function showUser(ctx: ServiceContext, ref: string): Promise<UserDetail> {
-  await authorizeRead(ctx, 'user.show', assertCanManageUsers);
-  const row = await getUserRow(ctx.db.kysely, ref);
-  const now = isoNow(ctx);
-  const sessions = await ctx.db.kysely
-    .selectFrom('sessions')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('user_id', '=', row.id)
-    .where('revoked_at', 'is', null)
-    .where('expires_at', '>', now)
-    .executeTakeFirstOrThrow();
-  return { ...userView(row), active_sessions: Number(sessions.n) };
+  await authorizeRead(ctx, 'user.show', (a) => assertCan(a, 'user.read'));
+  const db = reader(ctx);
+  const row = await getUserRow(db, ref);
+  return { ...userView(row), active_sessions: await countActiveSessions(db, Number(row.id), isoNow(ctx)) };
 }
 
 // ---------------------------------------------------------------------------------
 // Edit
 
-export interface EditUserInput {
-  email?: string | undefined;
-  username?: string | undefined;
-  displayName?: string | undefined;
-  phone?: string | undefined;
-  address?: string | undefined;
-  timezone?: string | undefined;
-  language?: string | undefined;
-  preferences?: string | undefined;
-}
+/** The editable fields of src/domain/user-input.ts ("" clears an optional one). */
+export type EditUserInput = Omit<UserInput, 'role' | 'superAdmin'>;
 
-export async function editUser(ctx: ServiceContext, ref: string, input: EditUserInput): Promise<MutationOutcome<UserView>> {
-  const email = input.email === undefined ? undefined : validEmail(input.email);
-  const profile = validateProfile(input);
-  if (email === undefined && Object.keys(profile).length === 0) {
-    throw new UsageError('nothing to change: give at least one field (--email, --username, --name, --phone, --address, --timezone, --language, --preferences)');
-  }
-  return mutate(ctx, 'user.edit', async (trx, actor, scope) => {
-    const user = await getUserRow(trx, ref);
-    scope.target = userTarget(user);
-    assertCanTouch(actor, user);
-    const update: UserUpdate = {};
-    if (email !== undefined && email !== user.email) {
-      if (normalizeEmail(email) !== user.email_normalized) {
-        await assertEmailFree(trx, email, user.id);
-        update.email_verified_at = null; // a new address must be verified again
-      }
-      update.email = email;
-      update.email_normalized = normalizeEmail(email);
-    }
-    if (profile.username !== undefined && profile.username !== user.username) {
-      if (profile.username) await assertUsernameFree(trx, profile.username, user.id);
-      update.username = profile.username;
-      update.username_normalized = profile.username ? profile.username.toLowerCase() : null;
-    }
-    for (const key of ['display_name', 'phone', 'address', 'timezone', 'language', 'preferences'] as const) {
-      if (profile[key] !== undefined && profile[key] !== user[key]) (update as Record<string, unknown>)[key] = profile[key];
-    }
-    return applyUpdate(trx, ctx, user, update);
-  });
-}
-
-/** Writes an update (if any) and returns the body for mutate(). */
-async function applyUpdate(trx: Transaction<DB>, ctx: ServiceContext, user: UserRow, update: UserUpdate, extra: Changes = {}) {
+/** Writes an update (if any) and records the entry; no entry when nothing changed. */
+async function applyUpdate(uow: UnitOfWork, action: string, user: UserRow, update: UserUpdate, extra: Changes = {}): Promise<UserView> {
   const changes = { ...diff(user, update), ...extra };
-  if (Object.keys(changes).length === 0) return { result: userView(user), target: userTarget(user), changes, changed: false };
+  if (Object.keys(changes).length === 0) return userView(user);
   if ('email' in update || 'username' in update || 'display_name' in update) {
     update = { ...update, search_text: searchTextOf({ ...user, ...update } as UserRow) };
   }
-  const row = await trx
+  const row = await uow.trx
     .updateTable('users')
-    .set({ ...update, updated_at: isoNow(ctx) })
+    .set({ ...update, updated_at: isoNow(uow.ctx) })
     .where('id', '=', user.id)
     .returningAll()
     .executeTakeFirstOrThrow();
-  return { result: userView(row), target: userTarget(row), changes };
+  await uow.record(action, userTarget(row), changes);
+  return userView(row);
+}
+
+export async function editUserTx(uow: UnitOfWork, ref: string, v: ValidatedUser): Promise<UserView> {
+  const user = await getUserRow(uow.trx, ref);
+  uow.about(userTarget(user));
+  assertCanTouch(uow.actor, user);
+  const update: UserUpdate = {};
+  if (v.email !== undefined && v.email !== null && v.email !== user.email) {
+    if (normalizeEmail(v.email) !== user.email_normalized) {
+      await assertEmailFree(uow.trx, v.email, Number(user.id));
+      update.email_verified_at = null; // a new address must be verified again
+    }
+    update.email = v.email;
+    update.email_normalized = normalizeEmail(v.email);
+  }
+  if (v.username !== undefined && v.username !== user.username) {
+    if (v.username) await assertUsernameFree(uow.trx, v.username, Number(user.id));
+    update.username = v.username;
+    update.username_normalized = v.username ? v.username.toLowerCase() : null;
+  }
+  for (const key of ['display_name', 'phone', 'address', 'timezone', 'language'] as const) {
+    if (v[key] !== undefined && v[key] !== user[key]) update[key] = v[key];
+  }
+  if (v.preferences !== undefined) {
+    const prefs = v.preferences ?? '{}';
+    if (prefs !== user.preferences) update.preferences = prefs;
+  }
+  return applyUpdate(uow, 'user.edit', user, update);
+}
+
+export async function editUser(ctx: ServiceContext, ref: string, input: EditUserInput): Promise<MutationOutcome<UserView>> {
+  for (const key of ['role', 'superAdmin'] as const) {
+    if ((input as UserInput)[key] !== undefined) throw new UsageError(`${key === 'role' ? 'role' : 'super_admin'}: not changed by an edit; use setUserRole (\`acctctl user role\`)`, { field: key === 'role' ? 'role' : 'super_admin' });
+  }
+  const v = validateUserInputOrThrow(input, 'edit');
+  if (Object.values(v).every((x) => x === undefined)) {
+    throw new UsageError('nothing to change: give at least one field (--email, --username, --name, --phone, --address, --timezone, --language, --preferences)');
+  }
+  return mutate(ctx, 'user.edit', (uow) => editUserTx(uow, ref, v));
 }
 
 // ---------------------------------------------------------------------------------
 // Role
 
+export async function setUserRoleTx(uow: UnitOfWork, ref: string, role: Role, superAdmin?: boolean): Promise<UserView> {
+  const user = await getUserRow(uow.trx, ref);
+  uow.about(userTarget(user));
+  // Staying admin keeps the flag unless told otherwise; leaving admin drops it.
+  const nextSuper = role !== 'admin' ? 0 : superAdmin === undefined ? Number(user.super_admin) : superAdmin ? 1 : 0;
+  assertCanTouch(uow.actor, user, nextSuper === 1);
+  await assertKeepsAdmins(uow.trx, user, { role, super_admin: nextSuper, status: user.status, usable: canSignIn(user) }, 'demote');
+  return applyUpdate(uow, 'user.role', user, { role, super_admin: nextSuper });
+}
+
 export async function setUserRole(ctx: ServiceContext, ref: string, roleInput: string, superAdmin?: boolean): Promise<MutationOutcome<UserView>> {
   const role = validRole(roleInput);
-  if (superAdmin === true && role !== 'admin') throw new ValidationError('super-admin', 'only an admin can be a super admin');
-  return mutate(ctx, 'user.role', async (trx, actor, scope) => {
-    const user = await getUserRow(trx, ref);
-    scope.target = userTarget(user);
-    // Staying admin keeps the flag unless told otherwise; leaving admin drops it.
-    const nextSuper = role !== 'admin' ? 0 : superAdmin === undefined ? Number(user.super_admin) : superAdmin ? 1 : 0;
-    assertCanTouch(actor, user, nextSuper === 1);
-    await assertKeepsAdmins(trx, user, { role, super_admin: nextSuper, status: user.status }, 'demote');
-    return applyUpdate(trx, ctx, user, { role, super_admin: nextSuper });
-  });
+  if (superAdmin === true && role !== 'admin') throw new UsageError('super_admin: only an admin can be a super admin', { field: 'super_admin' });
+  return mutate(ctx, 'user.role', (uow) => setUserRoleTx(uow, ref, role, superAdmin));
 }
 
 // ---------------------------------------------------------------------------------
 // Status: suspend, activate, deactivate
 
-type StatusVerb = 'suspend' | 'activate' | 'deactivate';
-const VERB_STATUS: Record<StatusVerb, Status> = { suspend: 'suspended', activate: 'active', deactivate: 'deactivated' };
+export type StatusVerb = 'suspend' | 'activate' | 'deactivate';
+const VERB_STATUS: Record<StatusVerb, UserStatus> = { suspend: 'suspended', activate: 'active', deactivate: 'deactivated' };
 
 /**
  * Suspend and deactivate block sign-in and revoke every session; data is kept.
- * Activate re-enables the account. Asking for the status a user already has changes
- * nothing and writes no audit entry.
+ * Activate re-enables the account, and needs a way to sign in whatever the current
+ * status. Asking for the status a user already has changes nothing (no entry).
  */
-export async function setUserStatus(ctx: ServiceContext, ref: string, verb: StatusVerb): Promise<MutationOutcome<UserView>> {
+export async function setUserStatusTx(uow: UnitOfWork, ref: string, verb: StatusVerb): Promise<UserView> {
   const status = VERB_STATUS[verb];
-  return mutate(ctx, `user.${verb}`, async (trx, actor, scope) => {
-    const user = await getUserRow(trx, ref);
-    scope.target = userTarget(user);
-    assertCanTouch(actor, user);
-    if (user.status === status) return { result: userView(user), target: userTarget(user), changes: {}, changed: false };
-    if (verb === 'activate' && user.status === 'pending' && user.password_hash === null) {
-      throw new RefusedError(`cannot activate ${user.email}: it has no password yet (set one or send a reset first)`);
-    }
-    await assertKeepsAdmins(trx, user, { role: user.role, super_admin: Number(user.super_admin), status }, verb);
-    const extra: Changes = {};
-    if (status !== 'active') {
-      const revoked = await revokeUserSessions(trx, ctx, user.id);
-      if (revoked > 0) extra.sessions_revoked = { after: revoked };
-    }
-    const update: UserUpdate = { status, status_reason: status === 'active' ? null : ctx.reason ?? null };
-    if (status === 'active') {
-      update.failed_login_count = 0;
-      update.locked_until = null;
-    }
-    return applyUpdate(trx, ctx, user, update, extra);
-  });
+  const user = await getUserRow(uow.trx, ref);
+  uow.about(userTarget(user));
+  assertCanTouch(uow.actor, user);
+  if (user.status === status) return userView(user);
+  if (status === 'active' && !canSignIn(user)) {
+    throw new RefusedError(`cannot activate ${user.email}: it has no way to sign in yet (set a password first)`);
+  }
+  await assertKeepsAdmins(uow.trx, user, { role: user.role, super_admin: Number(user.super_admin), status, usable: canSignIn(user) }, verb);
+  const extra: Changes = {};
+  if (status !== 'active') {
+    const revoked = await revokeUserSessionsTx(uow, Number(user.id));
+    if (revoked > 0) extra.sessions_revoked = { after: revoked };
+  }
+  const update: UserUpdate = { status, status_reason: status === 'active' ? null : uow.ctx.reason ?? null };
+  if (status === 'active') {
+    update.failed_login_count = 0;
+    update.locked_until = null;
+  }
+  return applyUpdate(uow, `user.${verb}`, user, update, extra);
 }
 
-/** Revokes every live session of a user; returns how many. */
-export async function revokeUserSessions(trx: Transaction<DB>, ctx: ServiceContext, userId: number): Promise<number> {
-  const res = await trx
-    .updateTable('sessions')
-    .set({ revoked_at: isoNow(ctx) })
-    .where('user_id', '=', userId)
-    .where('revoked_at', 'is', null)
-    .executeTakeFirst();
-  return Number(res.numUpdatedRows);
+export async function setUserStatus(ctx: ServiceContext, ref: string, verb: StatusVerb): Promise<MutationOutcome<UserView>> {
+  return mutate(ctx, `user.${verb}`, (uow) => setUserStatusTx(uow, ref, verb));
 }
 
 // ---------------------------------------------------------------------------------
 // Delete
 
 /** Permanent. Sessions go with the user (ON DELETE CASCADE); the audit entries stay. */
+export async function deleteUserTx(uow: UnitOfWork, ref: string): Promise<UserView> {
+  const user = await getUserRow(uow.trx, ref);
+  uow.about(userTarget(user));
+  assertCanTouch(uow.actor, user);
+  if (uow.actor.userId === Number(user.id)) throw new RefusedError(`cannot delete ${user.email}: an actor cannot delete itself`);
+  await assertKeepsAdmins(uow.trx, user, null, 'delete');
+  await uow.trx.deleteFrom('users').where('id', '=', user.id).execute();
+  const view = userView(user);
+  const changes: Changes = {};
+  for (const key of ['email', 'username', 'display_name', 'role', 'super_admin', 'status'] as const) {
+    if (view[key] !== null) changes[key] = { before: view[key] };
+  }
+  await uow.record('user.delete', userTarget(user), changes);
+  return view;
+}
+
 export async function deleteUser(ctx: ServiceContext, ref: string): Promise<MutationOutcome<UserView>> {
-  return mutate(ctx, 'user.delete', deleteBody(ref));
+  return mutate(ctx, 'user.delete', (uow) => deleteUserTx(uow, ref));
 }
 
 /**
  * Runs every check of a delete and rolls back, so a command can confirm before the
  * real delete without holding the write lock while a person thinks. A refusal here is
- * a refused attempt and is audited as such.
+ * a refused attempt and is audited as such — unless the whole run is a dry run, which
+ * writes nothing at all.
  */
 export async function previewDeleteUser(ctx: ServiceContext, ref: string): Promise<MutationOutcome<UserView>> {
-  return mutate({ ...ctx, dryRun: true }, 'user.delete', deleteBody(ref), { auditRefusalInDryRun: true });
-}
-
-function deleteBody(ref: string) {
-  return async (trx: Transaction<DB>, actor: Actor, scope: MutationScope): Promise<MutationBody<UserView>> => {
-    const user = await getUserRow(trx, ref);
-    scope.target = userTarget(user);
-    assertCanTouch(actor, user);
-    if (actor.userId === user.id) throw new RefusedError(`cannot delete ${user.email}: an actor cannot delete itself`);
-    await assertKeepsAdmins(trx, user, null, 'delete');
-    await trx.deleteFrom('users').where('id', '=', user.id).execute();
-    const view = userView(user);
-    const changes: Changes = {};
-    for (const key of ['email', 'username', 'display_name', 'role', 'super_admin', 'status'] as const) {
-      if (view[key] !== null) changes[key] = { before: view[key] };
-    }
-    return { result: view, target: userTarget(user), changes };
-  };
+  return mutate({ ...ctx, dryRun: true, beforeCommit: undefined }, 'user.delete', (uow) => deleteUserTx(uow, ref), { auditRefusalInDryRun: !ctx.dryRun });
 }
