@@ -3,7 +3,8 @@
 import { existsSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
-import { connect, migrate, hashPassword } from '../dist/index.js';
+import { connect, migrate } from '../dist/index.js';
+import { hashPassword } from '../dist/security/passwords.js';
 import { userSearchText } from '../dist/db/dialect.js';
 
 const path = process.argv[2] ?? 'bench/data/users-100k.db';

@@ -1,18 +1,23 @@
 // Bundles the compiled CLI (tsc's dist/) into dist/bundle/ for start-up speed.
-//   cli.cjs     commander, main, the command table, io: all that `--help` needs
-//   core.cjs    services, db, security and Kysely, required on the first real verb
+//   cli.cjs     commander, main, the command table, io, domain: all that `--help` needs
+//   core.cjs    src/core.ts: services, db, security, policy, bulk and Kysely, required on
+//               the first real verb. core.ts re-exports by name (a clash is a type error);
+//               CLI code reaches core code only through it, and the build fails otherwise,
+//               so no import can become `undefined` at run time.
 //   errors.cjs  the error classes, shared by both so `instanceof` holds across them
 // CommonJS, because Node's ES module loader costs ~10 ms before the first line runs, and
 // one file per part, because loading ~400 small modules (Kysely's) costs far more than
 // one bundle. Native addons, pg and the presentation libraries stay in node_modules and
 // are required only by the verbs that use them.
 import { build } from 'esbuild';
-import { readdirSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { rmSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
 
 const dist = resolve('dist');
 const out = join(dist, 'bundle');
-const CORE_DIRS = ['services', 'db', 'security'].map((d) => join(dist, d) + '/');
+/** Folders of core code: a new one must be listed here (test/e2e/bundle.test.ts checks). */
+const CORE_DIRS = ['services', 'db', 'security', 'policy', 'bulk'].map((d) => join(dist, d) + '/');
+const CORE = join(dist, 'core.js');
 const ERRORS = join(dist, 'errors.js');
 const external = ['better-sqlite3', 'bcrypt', 'pg', 'chalk', 'cli-table3', '@inquirer/prompts'];
 
@@ -25,7 +30,10 @@ function parts(which) {
         if (args.kind === 'entry-point') return undefined;
         const target = resolve(args.resolveDir, args.path);
         if (target === ERRORS && which !== 'errors') return { path: './errors.cjs', external: true };
-        if (which === 'cli' && CORE_DIRS.some((d) => target.startsWith(d))) return { path: './core.cjs', external: true };
+        if (which === 'cli' && target === CORE) return { path: './core.cjs', external: true };
+        if (which === 'cli' && CORE_DIRS.some((d) => target.startsWith(d))) {
+          return { errors: [{ text: `${relative(dist, args.importer)} imports ${relative(dist, target)}: CLI code must import core code through src/core.ts` }] };
+        }
         return undefined;
       });
       // commander requires child_process for executable subcommands, which acctctl does
@@ -61,9 +69,8 @@ const common = {
 };
 
 rmSync(out, { recursive: true, force: true });
-const coreEntry = CORE_DIRS.flatMap((d) => readdirSync(d).filter((f) => f.endsWith('.js')).map((f) => `export * from ${JSON.stringify(join(d, f))};`)).join('\n');
 await Promise.all([
   build({ ...common, entryPoints: [ERRORS], outfile: join(out, 'errors.cjs'), plugins: [parts('errors')] }),
-  build({ ...common, stdin: { contents: coreEntry, resolveDir: dist, sourcefile: 'core-entry.js' }, outfile: join(out, 'core.cjs'), plugins: [parts('core')] }),
+  build({ ...common, entryPoints: [CORE], outfile: join(out, 'core.cjs'), plugins: [parts('core')] }),
   build({ ...common, entryPoints: [join(dist, 'cli.js')], outfile: join(out, 'cli.cjs'), plugins: [parts('cli')] }),
 ]);

@@ -1,8 +1,9 @@
 /**
- * Everything a command needs, injected (gh's Factory): streams, prompter, clock,
- * environment, the parsed global options, and the database, opened on first use.
+ * Everything a command needs, injected (gh's Factory): streams, prompter, clock, the
+ * configuration, the parsed global options, and the database, opened on first use.
+ * Built once, after the arguments are parsed, and never changed afterwards.
  */
-import { createRequire } from 'node:module';
+import type { Config } from './config.js';
 import type { Database } from './db/connect.js';
 import type { IOStreams } from './io/iostreams.js';
 import { Output, type Format } from './io/output.js';
@@ -21,77 +22,84 @@ export interface GlobalOptions {
   color: boolean;
 }
 
+/** Replaces a verb's run function in tests: argv → options, no database (gh's runF). */
+export type RunF = (command: string, options: object) => Promise<void>;
+
 export interface FactoryDeps {
   io: IOStreams;
-  env: NodeJS.ProcessEnv;
   prompter: Prompter;
+  /** The configuration; loaded from `env` when not given. */
+  config?: Config;
+  env?: Readonly<Record<string, string | undefined>>;
   clock?: () => Date;
+  runF?: RunF;
+}
+
+/** How a verb uses the database: `read` opens it read-only; only `create` may make a new one. */
+export type DbMode = 'read' | 'write' | 'create';
+
+export interface ContextOptions {
+  mode?: DbMode;
+  /** Refuse a schema that is not current (default). */
+  checkSchema?: boolean;
+  beforeCommit?: ServiceContext['beforeCommit'];
 }
 
 export class Factory {
   readonly io: IOStreams;
-  readonly env: NodeJS.ProcessEnv;
   readonly prompter: Prompter;
   readonly clock: () => Date;
-  /** The raw arguments, for error reporting before parsing finished. */
-  argv: readonly string[] = [];
-  #options: GlobalOptions = { output: 'table', yes: false, dryRun: false, quiet: false, color: true };
+  readonly config: Config;
+  readonly options: Readonly<GlobalOptions>;
+  readonly runF: RunF | undefined;
+  readonly output: Output;
   #db: Promise<Database> | undefined;
-  #output: Output | undefined;
 
-  constructor(deps: FactoryDeps) {
+  constructor(deps: FactoryDeps & { config: Config }, options: GlobalOptions) {
     this.io = deps.io;
-    this.env = deps.env;
     this.prompter = deps.prompter;
     this.clock = deps.clock ?? (() => new Date());
-  }
-
-  setOptions(options: GlobalOptions): void {
-    this.#options = options;
-    this.#output = undefined;
-  }
-
-  get options(): GlobalOptions {
-    return this.#options;
-  }
-
-  get output(): Output {
-    this.#output ??= new Output(this.io, this.#options.output, {
-      quiet: this.#options.quiet,
-      color: this.#options.color && this.io.colorEnabled,
-    });
-    return this.#output;
+    this.config = deps.config;
+    this.runF = deps.runF;
+    this.options = Object.freeze({ ...options });
+    this.output = new Output(this.io, options.output, { quiet: options.quiet, color: options.color && this.io.colorEnabled });
   }
 
   /** --db, else ACCTCTL_DB, else $XDG_DATA_HOME/acctctl/acctctl.db. */
   async dbUrl(): Promise<string> {
-    const explicit = this.#options.db ?? this.env.ACCTCTL_DB;
-    if (explicit !== undefined && explicit !== '') return explicit;
-    const { defaultDbPath } = await import('./db/connect.js');
-    return defaultDbPath(this.env);
+    const explicit = this.options.db ?? this.config.db;
+    if (explicit !== undefined) return explicit;
+    const { defaultDbPath } = await import('./core.js');
+    return defaultDbPath({ HOME: this.config.home, XDG_DATA_HOME: this.config.xdgDataHome });
   }
 
-  /** Opens the database once. Unless told otherwise, refuses a schema that is not current. */
-  db(opts: { checkSchema?: boolean } = {}): Promise<Database> {
+  /** Opens the database once (in the first caller's mode). Unless told otherwise, refuses a schema that is not current. */
+  db(opts: { mode?: DbMode; checkSchema?: boolean } = {}): Promise<Database> {
     this.#db ??= (async () => {
-      const { connect } = await import('./db/connect.js');
-      return connect(await this.dbUrl());
+      const { connect } = await import('./core.js');
+      return connect(await this.dbUrl(), {
+        mode: opts.mode ?? 'write',
+        connectTimeoutMs: this.config.connectTimeoutMs,
+        lockTimeoutMs: this.config.lockTimeoutMs,
+      });
     })();
     if (opts.checkSchema === false) return this.#db;
     return this.#db.then(async (db) => {
-      const { assertSchemaCurrent } = await import('./db/migrate.js');
+      const { assertSchemaCurrent } = await import('./core.js');
       await assertSchemaCurrent(db);
       return db;
     });
   }
 
   /** Who acts: --actor / ACCTCTL_ACTOR names a platform user, else the local operator (user@host). */
-  actorSpec(): ServiceContext['actor'] {
-    const ref = this.#options.actor ?? this.env.ACCTCTL_ACTOR;
-    if (ref !== undefined && ref.trim() !== '') return { kind: 'user', ref: ref.trim() };
-    // node:os only when an operator acts (not for --help).
-    const { hostname, userInfo } = createRequire(import.meta.url ?? __filename)('node:os') as typeof import('node:os');
-    let name = this.env.USER ?? 'unknown';
+  async actorSpec(): Promise<ServiceContext['actor']> {
+    if (this.options.actor !== undefined) {
+      if (this.options.actor.trim() === '') throw new UsageError('--actor: empty; name a user, or leave --actor out to act as the local operator', { field: 'actor' });
+      return { kind: 'user', ref: this.options.actor.trim() };
+    }
+    if (this.config.actor !== undefined && this.config.actor.trim() !== '') return { kind: 'user', ref: this.config.actor.trim() };
+    const { hostname, userInfo } = await import('node:os');
+    let name = this.config.user ?? 'unknown';
     try {
       name = userInfo().username;
     } catch {
@@ -100,38 +108,39 @@ export class Factory {
     return { kind: 'operator', label: `${name}@${hostname()}` };
   }
 
-  /** SSH_CLIENT is "client-ip client-port server-port". */
-  actorIp(): string {
-    const ssh = this.env.SSH_CLIENT?.trim();
-    return ssh ? ssh.split(/\s+/)[0]! : 'local';
-  }
-
-  async context(opts: { checkSchema?: boolean } = {}): Promise<ServiceContext> {
-    const db = await this.db(opts);
-    const { makeContext } = await import('./services/context.js');
-    const { DEFAULT_PASSWORD_POLICY } = await import('./security/passwords.js');
-    return makeContext(db, {
+  async context(opts: ContextOptions = {}): Promise<ServiceContext> {
+    const actor = await this.actorSpec();
+    const core = await import('./core.js');
+    const reason = this.options.reason === undefined ? undefined : core.validReason(this.options.reason);
+    const db = await this.db({ mode: opts.mode, checkSchema: opts.checkSchema });
+    const cost = this.config.bcryptCost;
+    return core.makeContext(db, {
       now: this.clock,
-      actor: this.actorSpec(),
-      actorIp: this.actorIp(),
-      reason: this.#options.reason,
-      dryRun: this.#options.dryRun,
-      passwordPolicy: { ...DEFAULT_PASSWORD_POLICY, bcryptCost: this.bcryptCost(DEFAULT_PASSWORD_POLICY.bcryptCost) },
+      actor,
+      actorIp: this.config.actorIp,
+      reason,
+      dryRun: this.options.dryRun,
+      passwordPolicy: { ...core.DEFAULT_PASSWORD_POLICY, ...(cost === undefined ? {} : { bcryptCost: cost }) },
+      beforeCommit: opts.beforeCommit,
     });
-  }
-
-  /** ACCTCTL_BCRYPT_COST overrides the cost (tests and seeding use a low one). */
-  private bcryptCost(fallback: number): number {
-    const raw = this.env.ACCTCTL_BCRYPT_COST;
-    if (raw === undefined || raw === '') return fallback;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < 4 || n > 31) throw new UsageError(`ACCTCTL_BCRYPT_COST: "${raw}" must be a whole number from 4 to 31`, { field: 'ACCTCTL_BCRYPT_COST' });
-    return n;
   }
 
   /** Destructive or wide actions ask first (see io/prompter.ts for the rule). */
   confirm(question: string): Promise<void> {
-    return confirmOrAbort(this.io, this.prompter, { yes: this.#options.yes, dryRun: this.#options.dryRun }, question);
+    return confirmOrAbort(this.io, this.prompter, { yes: this.options.yes, dryRun: this.options.dryRun }, question);
+  }
+
+  /** Runs a verb, or hands its parsed options to runF in tests. */
+  run<O extends object>(command: string, options: O, fn: (f: Factory, o: O) => Promise<void>): Promise<void> {
+    return this.runF ? this.runF(command, options) : fn(this, options);
+  }
+
+  /** Credentials that must never reach a message (the database URL's password). */
+  async secrets(): Promise<string[]> {
+    const url = this.options.db ?? this.config.db;
+    if (url === undefined || !/^postgres/i.test(url)) return [];
+    const { urlSecrets } = await import('./core.js');
+    return urlSecrets(url);
   }
 
   async close(): Promise<void> {

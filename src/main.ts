@@ -2,9 +2,11 @@
  * The commander program: global options, the command groups, and the one place where
  * an error becomes an exit code and a message. bin/acctctl calls main() and exits.
  */
-import { Command, CommanderError, Option } from 'commander';
-import { AcctError, ExitCode } from './errors.js';
-import { Factory, type FactoryDeps } from './factory.js';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { loadConfig, type Config } from './config.js';
+import { AcctError, ExitCode, UsageError } from './errors.js';
+import { Factory, type FactoryDeps, type GlobalOptions } from './factory.js';
+import { OutputClosedError } from './io/iostreams.js';
 import { parseFormat } from './io/output.js';
 import { escapeForTerminal } from './io/sanitize.js';
 import { registerInit } from './commands/init.js';
@@ -14,11 +16,14 @@ import { registerUser } from './commands/user/index.js';
 
 export const VERSION = '0.1.0';
 
+/** How verbs reach the factory: it exists only once the arguments are parsed. */
+export type FactoryRef = () => Factory;
+
 /** The command groups: their one-line summary and how to build them. */
-const GROUPS: Record<string, { summary: string; register: (program: Command, f: Factory) => Command }> = {
+const GROUPS: Record<string, { summary: string; register: (program: Command, f: FactoryRef) => Command }> = {
   init: { summary: 'Create or upgrade the database and, with --admin-email, the first super admin.', register: registerInit },
   db: { summary: 'The database: migrate the schema, show its status', register: registerDb },
-  audit: { summary: 'The audit log: list entries, verify the hash chain', register: registerAudit },
+  audit: { summary: 'The audit log: list entries, verify the hash chain, print an anchor', register: registerAudit },
   user: { summary: 'Platform users: create, list, show, edit, role, suspend, activate, deactivate, delete', register: registerUser },
 };
 
@@ -34,12 +39,32 @@ function commandWord(program: Command, argv: readonly string[]): string | undefi
   return undefined;
 }
 
+interface RawGlobals {
+  db?: string;
+  output: string;
+  json?: boolean;
+  actor?: string;
+  reason?: string;
+  yes?: boolean;
+  dryRun?: boolean;
+  quiet?: boolean;
+  color: boolean;
+}
+
 /**
  * Builds the program. Start-up is a feature: only the group argv names is built in full;
  * the others are one-line stubs (enough for the top-level help). `help`, an unknown
- * word or `full` build everything (for suggestions and tests).
+ * word or `full` build everything (for suggestions and tests). `onParsed` receives the
+ * global options once the verb's arguments are parsed, before it runs.
  */
-export function buildProgram(f: Factory, argv: readonly string[] = [], full = false): Command {
+export function buildProgram(
+  io: Pick<FactoryDeps['io'], 'stdout' | 'stderr'>,
+  f: FactoryRef,
+  argv: readonly string[] = [],
+  full = false,
+  onParsed: (options: GlobalOptions) => void = () => {},
+  config?: Config,
+): Command {
   const program = new Command('acctctl');
   program
     .description('Administer the accounts of a hosting or SaaS platform: users, audit log and database.')
@@ -48,7 +73,7 @@ export function buildProgram(f: Factory, argv: readonly string[] = [], full = fa
     .addOption(new Option('-o, --output <format>', 'output format: table, json, ndjson or csv').default('table'))
     .addOption(new Option('--json', 'same as -o json'))
     .addOption(new Option('--actor <user>', 'act as this platform user; their role limits what they may do (env ACCTCTL_ACTOR)'))
-    .addOption(new Option('--reason <text>', 'why: recorded in the audit log'))
+    .addOption(new Option('--reason <text>', 'why: recorded in the audit log (at most 1000 characters)'))
     .addOption(new Option('-y, --yes', 'answer yes to confirmations (required without a terminal)'))
     .addOption(new Option('--dry-run', 'check everything and report what would change, change nothing'))
     .addOption(new Option('-q, --quiet', 'no messages on stderr, only results and errors'))
@@ -57,8 +82,8 @@ export function buildProgram(f: Factory, argv: readonly string[] = [], full = fa
     .configureHelp({ showGlobalOptions: true })
     .exitOverride()
     .configureOutput({
-      writeOut: (s) => f.io.stdout.write(s),
-      writeErr: (s) => f.io.stderr.write(s),
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
       // Usage errors are printed by main()'s error mapper, in JSON when asked.
       outputError: () => {},
     })
@@ -84,13 +109,25 @@ Exit codes: 0 ok, 1 failure, 2 usage/invalid input, 3 not found, 4 refused, 5 co
     cmd.description(group.summary);
   }
   const cloned = acceptGlobalsAfterVerb(program, stubs);
+  refuseRepeats(program, stubs);
 
   program.hook('preAction', (_program, leaf) => {
-    const o = { ...program.opts() } as { db?: string; output: string; json?: boolean; actor?: string; reason?: string; yes?: boolean; dryRun?: boolean; quiet?: boolean; color: boolean };
+    const o = { ...program.opts() } as RawGlobals;
+    const outputGiven = program.getOptionValueSource('output') === 'cli' || leaf.getOptionValueSource('output') === 'cli';
     for (const key of cloned.get(leaf) ?? []) {
-      if (leaf.getOptionValueSource(key) === 'cli') (o as Record<string, unknown>)[key] = leaf.getOptionValue(key);
+      const source = leaf.getOptionValueSource(key);
+      const after = leaf.getOptionValue(key);
+      // The verb's own options object carries only the verb's options.
+      leaf.setOptionValueWithSource(key, undefined, 'default');
+      if (source !== 'cli') continue;
+      const before = program.getOptionValueSource(key) === 'cli' ? program.getOptionValue(key) : undefined;
+      if (before !== undefined && before !== after) {
+        throw new UsageError(`--${kebab(key)} given before and after the verb with different values`, { field: kebab(key) });
+      }
+      (o as unknown as Record<string, unknown>)[key] = after;
     }
-    f.setOptions({
+    if (o.json && outputGiven && o.output !== 'json') throw new UsageError(`--json conflicts with -o ${o.output}`, { field: 'output' });
+    onParsed({
       db: o.db,
       output: o.json ? 'json' : parseFormat(o.output),
       actor: o.actor,
@@ -98,10 +135,14 @@ Exit codes: 0 ok, 1 failure, 2 usage/invalid input, 3 not found, 4 refused, 5 co
       yes: Boolean(o.yes),
       dryRun: Boolean(o.dryRun),
       quiet: Boolean(o.quiet),
-      color: o.color !== false && !(f.env.NO_COLOR !== undefined && f.env.NO_COLOR !== ''),
+      color: o.color !== false && !(config?.noColor ?? false),
     });
   });
   return program;
+}
+
+function kebab(attr: string): string {
+  return attr.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
 }
 
 /**
@@ -114,52 +155,91 @@ Exit codes: 0 ok, 1 failure, 2 usage/invalid input, 3 not found, 4 refused, 5 co
 function acceptGlobalsAfterVerb(program: Command, stubs: ReadonlySet<Command>): Map<Command, string[]> {
   program.enablePositionalOptions();
   const cloned = new Map<Command, string[]>();
-  const visit = (cmd: Command) => {
-    for (const sub of cmd.commands) {
-      if (stubs.has(sub)) continue;
-      if (sub.commands.length > 0) {
-        sub.enablePositionalOptions();
-        visit(sub);
-        continue;
-      }
-      const names: string[] = [];
-      for (const opt of program.options) {
-        if (opt.long === '--version') continue;
-        const taken = sub.options.some((o) => o.long === opt.long || (opt.short !== undefined && o.short === opt.short));
-        if (taken) continue;
-        const copy = new Option(opt.flags, opt.description).hideHelp();
-        if (opt.negate) copy.default(undefined);
-        sub.addOption(copy);
-        names.push(opt.attributeName());
-      }
-      cloned.set(sub, names);
+  for (const sub of leaves(program, stubs)) {
+    const names: string[] = [];
+    for (const opt of program.options) {
+      if (opt.long === '--version') continue;
+      const taken = sub.options.some((o) => o.long === opt.long || (opt.short !== undefined && o.short === opt.short));
+      if (taken) continue;
+      const copy = new Option(opt.flags, opt.description).hideHelp();
+      if (opt.negate) copy.default(undefined);
+      sub.addOption(copy);
+      names.push(opt.attributeName());
     }
-  };
-  visit(program);
+    cloned.set(sub, names);
+  }
   return cloned;
+}
+
+function leaves(cmd: Command, stubs: ReadonlySet<Command>): Command[] {
+  const out: Command[] = [];
+  for (const sub of cmd.commands) {
+    if (stubs.has(sub)) continue;
+    if (sub.commands.length > 0) {
+      sub.enablePositionalOptions();
+      out.push(...leaves(sub, stubs));
+    } else out.push(sub);
+  }
+  return out;
+}
+
+/** A single-value option given twice with different values is a usage error, not last-wins. */
+function refuseRepeats(program: Command, stubs: ReadonlySet<Command>): void {
+  for (const cmd of [program, ...leaves(program, stubs)]) {
+    for (const opt of cmd.options) {
+      // Repeatable options (an array default, such as --anchor) collect their values.
+      if (!(opt.required || opt.optional) || opt.variadic || Array.isArray(opt.defaultValue)) continue;
+      const parse = opt.parseArg;
+      let seen: string | undefined;
+      opt.argParser((value: string, previous: unknown) => {
+        if (seen !== undefined && seen !== value) throw new InvalidArgumentError(`given twice with different values ("${seen}" and "${value}")`);
+        seen = value;
+        return parse ? parse(value, previous) : value;
+      });
+    }
+  }
 }
 
 /** Runs acctctl with argv (without node and script); resolves to the exit code. */
 export async function main(argv: string[], deps: FactoryDeps): Promise<number> {
-  const f = new Factory(deps);
-  f.argv = argv;
-  const program = buildProgram(f, argv);
+  const config = deps.config ?? loadConfig(deps.env ?? {});
+  let factory: Factory | undefined;
+  const ref: FactoryRef = () => {
+    if (!factory) throw new Error('the factory is built once the arguments are parsed');
+    return factory;
+  };
+  const program = buildProgram(deps.io, ref, argv, false, (options) => {
+    factory = new Factory({ ...deps, config }, options);
+  }, config);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return ExitCode.ok;
   } catch (err) {
-    return reportError(err, f, program);
+    return reportError(err, { io: deps.io, argv, config, factory, program });
   } finally {
-    await f.close();
+    await factory?.close();
   }
 }
 
-function reportError(err: unknown, f: Factory, program: Command): number {
+interface ErrorScope {
+  io: FactoryDeps['io'];
+  argv: readonly string[];
+  config: Config;
+  factory: Factory | undefined;
+  program: Command;
+}
+
+async function reportError(err: unknown, s: ErrorScope): Promise<number> {
   let code: number = ExitCode.failure;
   let kind = 'failure';
   let message: string;
   let field: string | undefined;
+  if (err instanceof OutputClosedError) return ExitCode.ok; // `acctctl … | head`: the reader had enough
   if (err instanceof CommanderError) {
+    if (err.code === 'commander.help' && err.exitCode !== 0) {
+      // A group without its verb: the help went to stderr; that is a usage error.
+      return ExitCode.usage;
+    }
     if (err.exitCode === 0 || ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(err.code)) return ExitCode.ok;
     code = ExitCode.usage;
     kind = 'usage';
@@ -170,18 +250,44 @@ function reportError(err: unknown, f: Factory, program: Command): number {
     message = err.message;
     field = err.field;
   } else {
-    message = describeUnexpected(err);
+    message = await describeUnexpected(err, s);
   }
-  const wantsJson = argvWantsJson(f.argv) || ['json', 'ndjson'].includes(String(program.opts().output));
+  message = await scrub(message, s);
+  const wantsJson = argvWantsJson(s.argv) || ['json', 'ndjson'].includes(String(s.program.opts().output));
   if (wantsJson) {
     const error: Record<string, unknown> = { code: kind, exit_code: code, message };
     if (field !== undefined) error.field = field;
-    f.io.stderr.write(JSON.stringify({ error }) + '\n');
+    s.io.stderr.write(JSON.stringify({ error }) + '\n');
   } else {
-    f.io.stderr.write(`acctctl: ${escapeForTerminal(message)}\n`);
+    s.io.stderr.write(`acctctl: ${escapeForTerminal(message)}\n`);
   }
-  if (f.env.ACCTCTL_DEBUG === '1' && err instanceof Error && err.stack) f.io.stderr.write(err.stack + '\n');
+  if (s.config.debug && err instanceof Error && err.stack) s.io.stderr.write((await scrub(err.stack, s)) + '\n');
   return code;
+}
+
+/** Database URLs given anywhere (argv, ACCTCTL_DB). */
+function dbUrls(s: ErrorScope): string[] {
+  const urls: string[] = [];
+  if (s.config.db) urls.push(s.config.db);
+  s.argv.forEach((a, i) => {
+    if (a === '--db' && s.argv[i + 1] !== undefined) urls.push(s.argv[i + 1]!);
+    else if (a.startsWith('--db=')) urls.push(a.slice(5));
+  });
+  return urls.filter((u) => /^postgres(ql)?:\/\//i.test(u));
+}
+
+/** No credential reaches a message, whoever wrote the message. */
+async function scrub(message: string, s: ErrorScope): Promise<string> {
+  const urls = dbUrls(s);
+  if (urls.length === 0) return message;
+  const { urlSecrets, redactUrl } = await import('./core.js');
+  let out = message;
+  for (const url of urls) out = out.split(url).join(redactUrl(url));
+  const secrets: string[] = urls.flatMap((u) => urlSecrets(u)).filter((x: string) => x.length > 0);
+  for (const secret of secrets.sort((a, b) => b.length - a.length)) {
+    out = out.split(secret).join('***');
+  }
+  return out;
 }
 
 /** Errors can happen before options are parsed (or in a verb's parse): look at argv itself. */
@@ -196,11 +302,13 @@ function argvWantsJson(argv: readonly string[]): boolean {
   return false;
 }
 
-function describeUnexpected(err: unknown): string {
+async function describeUnexpected(err: unknown, s: ErrorScope): Promise<string> {
   if (!(err instanceof Error)) return String(err);
-  const code = (err as { code?: string }).code;
-  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === '28P01' || code === '3D000') {
-    return `cannot connect to the database: ${err.message}`;
+  if (s.factory !== undefined || (err as { code?: unknown }).code !== undefined) {
+    const { describeDbError } = await import('./core.js');
+    const location = s.factory ? await s.factory.dbUrl().catch(() => undefined) : undefined;
+    const known = describeDbError(err, location);
+    if (known !== undefined) return known;
   }
   return `${err.message.split('\n')[0]} (set ACCTCTL_DEBUG=1 for details)`;
 }

@@ -1,5 +1,7 @@
+import { fstatSync, statSync } from 'node:fs';
 import { isatty } from 'node:tty';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
+import { AcctError, ValidationError } from '../errors.js';
 
 /** The process's streams and what they are attached to; injected everywhere (gh's IOStreams). */
 export interface IOStreams {
@@ -11,6 +13,11 @@ export interface IOStreams {
   isStderrTTY: boolean;
   /** Colour on stdout tables and stderr messages: a TTY, no NO_COLOR, no --no-color. */
   colorEnabled: boolean;
+  /**
+   * Whether stdout goes nowhere: /dev/null, which is also what Node gives a process
+   * started with stdout closed (`>&-`). A one-time secret must not go there.
+   */
+  stdoutDiscarded?: () => boolean;
 }
 
 /** A prompt is possible only with a terminal on both ends. */
@@ -18,33 +25,75 @@ export function canPrompt(io: IOStreams): boolean {
   return io.isStdinTTY && io.isStderrTTY;
 }
 
-/** Reads all of stdin (for --password-stdin); strips one trailing newline. */
-export async function readStdin(io: IOStreams): Promise<string> {
+/** The most stdin a secret or a small document may be (a password is at most 72 bytes). */
+export const MAX_STDIN_BYTES = 1 << 20;
+
+/**
+ * Reads all of stdin (for --password-stdin) as strict UTF-8 and strips ONE trailing
+ * newline (`\n` or `\r\n`), so `echo "$PW" |` and `printf '%s' "$PW" |` give the same
+ * password. Invalid UTF-8 is refused, naming the field: decoding it would turn
+ * different bytes into the same U+FFFD.
+ */
+export async function readStdin(io: IOStreams, field = 'stdin'): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const chunk of io.stdin) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  let size = 0;
+  for await (const chunk of io.stdin) {
+    const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+    size += b.length;
+    if (size > MAX_STDIN_BYTES) throw new ValidationError(field, `more than ${MAX_STDIN_BYTES} bytes on stdin`);
+    chunks.push(b);
+  }
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));
+  } catch {
+    throw new ValidationError(field, 'is not valid UTF-8');
+  }
+  return text.replace(/\r?\n$/, '');
+}
+
+/** stdout was closed by its reader (`| head`): not an error for data, but fatal for a one-time secret. */
+export class OutputClosedError extends AcctError {
+  override readonly code = 'output_closed';
+}
+
+function closed(stream: Writable): boolean {
+  return stream.destroyed || stream.writableEnded || (stream as { errored?: unknown }).errored != null;
 }
 
 /** Writes respecting back-pressure, so streaming output stays in constant memory. */
 export function write(stream: Writable, text: string): Promise<void> | void {
+  if (closed(stream)) throw new OutputClosedError('output closed');
   if (stream.write(text)) return;
   return new Promise((resolve, reject) => {
-    const onDrain = () => {
-      stream.off('error', onError);
-      resolve();
-    };
-    const onError = (err: Error) => {
+    const done = (err?: Error) => {
       stream.off('drain', onDrain);
-      reject(err);
+      stream.off('error', onError);
+      stream.off('close', onClose);
+      if (err) reject(err);
+      else resolve();
     };
+    const onDrain = () => done();
+    const onError = (err: Error) => done(new OutputClosedError(`output closed: ${err.message}`));
+    const onClose = () => done(new OutputClosedError('output closed'));
     stream.once('drain', onDrain);
     stream.once('error', onError);
+    stream.once('close', onClose);
   });
 }
 
-export function systemIO(env: NodeJS.ProcessEnv = process.env): IOStreams {
+/** Resolves once everything written so far has been handed to the OS; rejects if the reader is gone. */
+export function flush(stream: Writable): Promise<void> {
+  if (closed(stream)) return Promise.reject(new OutputClosedError('output closed'));
+  return new Promise((resolve, reject) => {
+    stream.write('', (err) => (err ? reject(new OutputClosedError(`output closed: ${err.message}`)) : resolve()));
+  });
+}
+
+export function systemIO(opts: { noColor: boolean }): IOStreams {
   const isStdoutTTY = isatty(1);
-  const noColor = env.NO_COLOR !== undefined && env.NO_COLOR !== '';
+  // A closed pipe surfaces through write callbacks (see write/flush), not as a crash.
+  process.stdout.on('error', () => {});
   return {
     // process.stdin is built on first use: most verbs never read it.
     get stdin() {
@@ -55,7 +104,16 @@ export function systemIO(env: NodeJS.ProcessEnv = process.env): IOStreams {
     isStdinTTY: isatty(0),
     isStdoutTTY,
     isStderrTTY: isatty(2),
-    colorEnabled: isStdoutTTY && !noColor && env.TERM !== 'dumb',
+    colorEnabled: isStdoutTTY && !opts.noColor,
+    stdoutDiscarded: () => {
+      try {
+        const out = fstatSync(1);
+        const devNull = statSync('/dev/null');
+        return out.isCharacterDevice() && out.rdev === devNull.rdev;
+      } catch {
+        return false;
+      }
+    },
   };
 }
 
@@ -66,7 +124,7 @@ export interface TestIO {
 }
 
 /** In-memory streams for tests: pretend TTY-ness, feed stdin. */
-export function testIO(opts: { stdin?: string; tty?: boolean } = {}): TestIO {
+export function testIO(opts: { stdin?: string | Buffer; tty?: boolean; stdoutClosed?: boolean } = {}): TestIO {
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   const stdout = new PassThrough();
@@ -75,6 +133,11 @@ export function testIO(opts: { stdin?: string; tty?: boolean } = {}): TestIO {
   stderr.on('data', (c: Buffer) => err.push(c));
   const stdin = new PassThrough();
   stdin.end(opts.stdin ?? '');
+  if (opts.stdoutClosed) {
+    // like a pipe whose reader is gone: the next write fails with EPIPE
+    stdout.on('error', () => {});
+    stdout._write = (_chunk, _enc, cb) => cb(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
+  }
   const tty = opts.tty ?? false;
   return {
     io: { stdin, stdout, stderr, isStdinTTY: tty, isStdoutTTY: tty, isStderrTTY: tty, colorEnabled: false },

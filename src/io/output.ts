@@ -3,11 +3,12 @@
  * Messages go to stderr (and stay quiet with --quiet); results never do.
  */
 import { UsageError } from '../errors.js';
-import { write, type IOStreams } from './iostreams.js';
+import { OUTPUT_FORMATS, type OutputFormat } from '../domain/enums.js';
+import { flush, write, type IOStreams } from './iostreams.js';
 import { csvCell, escapeForTerminal } from './sanitize.js';
 
-export const FORMATS = ['table', 'json', 'ndjson', 'csv'] as const;
-export type Format = (typeof FORMATS)[number];
+export const FORMATS = OUTPUT_FORMATS;
+export type Format = OutputFormat;
 
 export function parseFormat(value: string): Format {
   if (!(FORMATS as readonly string[]).includes(value)) {
@@ -121,6 +122,11 @@ export class Output {
   /** A bare value on stdout (e.g. a generated password in table mode). */
   async value(text: string): Promise<void> {
     await write(this.io.stdout, escapeForTerminal(text) + '\n');
+  }
+
+  /** Waits until stdout took everything; fails if its reader is gone (see OutputClosedError). */
+  flush(): Promise<void> {
+    return flush(this.io.stdout);
   }
 
   /** Progress and confirmations on stderr; silent with --quiet. */

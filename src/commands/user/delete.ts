@@ -1,7 +1,12 @@
 import type { Command } from 'commander';
 import type { Factory } from '../../factory.js';
+import type { FactoryRef } from '../../main.js';
 
-export function registerDelete(parent: Command, f: Factory): void {
+export interface DeleteOptions {
+  user: string;
+}
+
+export function registerDelete(parent: Command, f: FactoryRef): void {
   parent
     .command('delete')
     .alias('rm')
@@ -17,15 +22,17 @@ Examples:
   $ acctctl user delete bob@example.com
   $ acctctl user delete 42 --yes --reason "GDPR erasure request #77"`,
     )
-    .action(async (ref: string) => {
-      const { deleteUser, previewDeleteUser } = await import('../../services/users.js');
-      const { reportMutation } = await import('../shared.js');
-      const ctx = await f.context();
-      // Check every rule first (exit 3 or 4 before asking), then name the user in the question.
-      const preview = await previewDeleteUser(ctx, ref);
-      const user = preview.result;
-      await f.confirm(`Delete user ${user.email} (${user.public_id}, ${user.role}) permanently?`);
-      const outcome = await deleteUser(ctx, user.public_id);
-      await reportMutation(f, outcome, 'Deleted');
-    });
+    .action((user: string) => f().run('user delete', { user }, runDelete));
+}
+
+export async function runDelete(f: Factory, o: DeleteOptions): Promise<void> {
+  const { deleteUser, previewDeleteUser } = await import('../../core.js');
+  const { reportMutation } = await import('../shared.js');
+  const ctx = await f.context();
+  // Check every rule first (exit 3 or 4 before asking), then name the user in the question.
+  const preview = await previewDeleteUser(ctx, o.user);
+  const user = preview.result;
+  await f.confirm(`Delete user ${user.email} (${user.public_id}, ${user.role}) permanently?`);
+  const outcome = ctx.dryRun ? preview : await deleteUser(ctx, user.public_id);
+  await reportMutation(f, outcome, { done: 'Deleted user', would: 'delete user' });
 }

@@ -1,31 +1,28 @@
 import type { Command } from 'commander';
 import type { Factory } from '../../factory.js';
+import type { FactoryRef } from '../../main.js';
+import { addUserFieldOptions, userInputFrom } from './fields.js';
 
-interface EditOptions {
-  email?: string;
-  username?: string;
-  name?: string;
-  phone?: string;
-  address?: string;
-  timezone?: string;
-  language?: string;
-  preferences?: string;
+export interface EditOptions {
+  user: string;
+  email?: string | undefined;
+  username?: string | undefined;
+  name?: string | undefined;
+  phone?: string | undefined;
+  address?: string | undefined;
+  timezone?: string | undefined;
+  language?: string | undefined;
+  preferences?: string | undefined;
 }
 
-export function registerEdit(parent: Command, f: Factory): void {
-  parent
+export function registerEdit(parent: Command, f: FactoryRef): void {
+  const cmd = parent
     .command('edit')
     .alias('update')
     .description('Change profile fields. An empty value ("") clears an optional field.')
-    .argument('<user>', 'numeric id, public id (usr_…), email or username')
-    .option('--email <email>', 'new email (must be verified again)')
-    .option('--username <name>', 'new username')
-    .option('--name <name>', 'display name')
-    .option('--phone <phone>', 'phone number')
-    .option('--address <text>', 'postal address')
-    .option('--timezone <zone>', 'IANA time zone, e.g. Europe/Berlin')
-    .option('--language <tag>', 'language tag, e.g. en or de-CH')
-    .option('--preferences <json>', 'preferences as a JSON object (replaces them)')
+    .argument('<user>', 'numeric id, public id (usr_…), email or username');
+  addUserFieldOptions(cmd, 'edit');
+  cmd
     .addHelpText(
       'after',
       `
@@ -33,13 +30,13 @@ Examples:
   $ acctctl user edit alice@example.com --name "Alice Smith" --timezone America/New_York
   $ acctctl user edit 42 --phone "" --reason "customer asked to remove it"`,
     )
-    .action(async (ref: string, opts: EditOptions) => {
-      const { editUser } = await import('../../services/users.js');
-      const { reportMutation } = await import('../shared.js');
-      const outcome = await editUser(await f.context(), ref, {
-        email: opts.email, username: opts.username, displayName: opts.name, phone: opts.phone, address: opts.address,
-        timezone: opts.timezone, language: opts.language, preferences: opts.preferences,
-      });
-      await reportMutation(f, outcome, 'Updated');
-    });
+    .action((user: string, opts: Omit<EditOptions, 'user'>) => f().run('user edit', { user, ...opts }, runEdit));
+}
+
+export async function runEdit(f: Factory, o: EditOptions): Promise<void> {
+  const { editUser } = await import('../../core.js');
+  const { reportMutation } = await import('../shared.js');
+  const { user, ...fields } = o;
+  const outcome = await editUser(await f.context(), user, userInputFrom(fields));
+  await reportMutation(f, outcome, { done: 'Updated user', would: 'update user' });
 }

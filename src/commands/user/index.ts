@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { Factory } from '../../factory.js';
+import type { FactoryRef } from '../../main.js';
 import { registerCreate } from './create.js';
 import { registerList } from './list.js';
 import { registerShow } from './show.js';
@@ -8,7 +8,7 @@ import { registerRole } from './role.js';
 import { registerStatusVerbs } from './status.js';
 import { registerDelete } from './delete.js';
 
-export function registerUser(program: Command, f: Factory): Command {
+export function registerUser(program: Command, f: FactoryRef): Command {
   const user = program
     .command('user')
     .addHelpText('after', '\nA <user> is a numeric id, a public id (usr_…), an email (any case) or a username.');

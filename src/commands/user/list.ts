@@ -1,29 +1,30 @@
 import { Option, type Command } from 'commander';
 import type { Factory } from '../../factory.js';
-import { intOption } from '../shared.js';
+import type { FactoryRef } from '../../main.js';
+import { ROLES, USER_SORTS, USER_STATUSES } from '../../domain/enums.js';
+import { pagingOptions } from '../shared.js';
 
-interface ListOptions {
-  search?: string;
-  role?: string;
-  status?: string;
+export interface ListOptions {
+  search?: string | undefined;
+  role?: string | undefined;
+  status?: string | undefined;
   sort: string;
   limit: number;
-  cursor?: string;
-  all?: boolean;
+  cursor?: string | undefined;
+  all?: boolean | undefined;
 }
 
-export function registerList(parent: Command, f: Factory): void {
-  parent
+export function registerList(parent: Command, f: FactoryRef): void {
+  const cmd = parent
     .command('list')
     .alias('ls')
     .description('List users, newest first, a page at a time (or --all, streamed).')
-    .option('--search <text>', 'match username, display name, email or public id (any case)')
-    .addOption(new Option('--role <role>', 'only this role').choices(['admin', 'reseller', 'user']))
-    .addOption(new Option('--status <status>', 'only this status').choices(['pending', 'active', 'suspended', 'deactivated']))
-    .addOption(new Option('--sort <order>', 'order').choices(['newest', 'last-login', 'updated', 'name']).default('newest'))
-    .option('--limit <n>', 'page size (1-1000)', intOption('--limit', 1, 1000), 50)
-    .option('--cursor <cursor>', 'continue after a previous page (its next_cursor)')
-    .option('--all', 'every matching user, streamed in constant memory (ignores --limit)')
+    .option('--search <text>', 'match username, display name, email or public id (any case; at most 200 characters)')
+    .addOption(new Option('--role <role>', 'only this role').choices(ROLES))
+    .addOption(new Option('--status <status>', 'only this status').choices(USER_STATUSES))
+    .addOption(new Option('--sort <order>', 'order').choices(USER_SORTS).default('newest'));
+  for (const o of pagingOptions()) cmd.addOption(o);
+  cmd
     .addHelpText(
       'after',
       `
@@ -36,16 +37,18 @@ Examples:
 In JSON the page is {"items": [...], "next_cursor": "…" or null}; in tables the next
 cursor is printed on stderr.`,
     )
-    .action(async (opts: ListOptions) => {
-      const { listUsers, iterateUsers } = await import('../../services/users.js');
-      const { USER_LIST } = await import('./render.js');
-      const ctx = await f.context();
-      const filter = { search: opts.search, role: opts.role, status: opts.status, sort: opts.sort, limit: opts.limit, cursor: opts.cursor };
-      if (opts.all) {
-        await f.output.list(iterateUsers(ctx, filter), USER_LIST);
-        return;
-      }
-      const page = await listUsers(ctx, filter);
-      await f.output.list(page.items, USER_LIST, page.next_cursor);
-    });
+    .action((opts: ListOptions) => f().run('user list', opts, runList));
+}
+
+export async function runList(f: Factory, opts: ListOptions): Promise<void> {
+  const { listUsers, iterateUsers } = await import('../../core.js');
+  const { USER_LIST } = await import('./render.js');
+  const ctx = await f.context({ mode: 'read' });
+  const filter = { search: opts.search, role: opts.role, status: opts.status, sort: opts.sort, limit: opts.limit, cursor: opts.cursor };
+  if (opts.all) {
+    await f.output.list(iterateUsers(ctx, { ...filter, limit: undefined }), USER_LIST);
+    return;
+  }
+  const page = await listUsers(ctx, filter);
+  await f.output.list(page.items, USER_LIST, page.next_cursor);
 }

@@ -1,5 +1,5 @@
 import type { ListSpec, Section } from '../../io/output.js';
-import type { UserDetail, UserView } from '../../services/users.js';
+import type { UserDetail, UserView } from '../../core.js';
 
 export const USER_LIST: ListSpec<UserView> = {
   columns: [

@@ -1,7 +1,14 @@
 import type { Command } from 'commander';
 import type { Factory } from '../../factory.js';
+import type { FactoryRef } from '../../main.js';
 
-export function registerRole(parent: Command, f: Factory): void {
+export interface RoleOptions {
+  user: string;
+  role: string;
+  superAdmin?: boolean | undefined;
+}
+
+export function registerRole(parent: Command, f: FactoryRef): void {
   parent
     .command('role')
     .description('Change a user\'s platform role (admin, reseller, user) and super-admin flag.')
@@ -19,10 +26,12 @@ Examples:
   $ acctctl user role bob@example.com admin --super-admin --reason "second super admin"
   $ acctctl user role carol user --reason "left the ops team"`,
     )
-    .action(async (ref: string, role: string, opts: { superAdmin?: boolean }) => {
-      const { setUserRole } = await import('../../services/users.js');
-      const { reportMutation } = await import('../shared.js');
-      const outcome = await setUserRole(await f.context(), ref, role, opts.superAdmin);
-      await reportMutation(f, outcome, 'Changed role of');
-    });
+    .action((user: string, role: string, opts: { superAdmin?: boolean }) => f().run('user role', { user, role, superAdmin: opts.superAdmin }, runRole));
+}
+
+export async function runRole(f: Factory, o: RoleOptions): Promise<void> {
+  const { setUserRole } = await import('../../core.js');
+  const { reportMutation } = await import('../shared.js');
+  const outcome = await setUserRole(await f.context(), o.user, o.role, o.superAdmin);
+  await reportMutation(f, outcome, { done: 'Changed role of', would: 'change role of' });
 }

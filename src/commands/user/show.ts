@@ -1,7 +1,12 @@
 import type { Command } from 'commander';
 import type { Factory } from '../../factory.js';
+import type { FactoryRef } from '../../main.js';
 
-export function registerShow(parent: Command, f: Factory): void {
+export interface ShowOptions {
+  user: string;
+}
+
+export function registerShow(parent: Command, f: FactoryRef): void {
   parent
     .command('show')
     .alias('get')
@@ -14,10 +19,12 @@ Examples:
   $ acctctl user show alice@example.com
   $ acctctl user show usr_k3q7x2m4p9r5t8vw -o json | jq .status`,
     )
-    .action(async (ref: string) => {
-      const { showUser } = await import('../../services/users.js');
-      const { userSections } = await import('./render.js');
-      const user = await showUser(await f.context(), ref);
-      await f.output.record(user, userSections(user));
-    });
+    .action((user: string) => f().run('user show', { user }, runShow));
+}
+
+export async function runShow(f: Factory, o: ShowOptions): Promise<void> {
+  const { showUser } = await import('../../core.js');
+  const { userSections } = await import('./render.js');
+  const user = await showUser(await f.context({ mode: 'read' }), o.user);
+  await f.output.record(user, userSections(user));
 }

@@ -1,0 +1,22 @@
+/**
+ * The core bundle's entry (dist/bundle/core.cjs): every name the CLI uses from services,
+ * db, security, policy and bulk, re-exported BY NAME. A name exported twice is a type
+ * error here, and the CLI imports core code only through this file (scripts/bundle.mjs
+ * refuses anything else), so no import can silently become undefined.
+ */
+export { connect, defaultDbPath, redactUrl, urlSecrets, type Database, type ConnectOptions } from './db/connect.js';
+export { describeDbError } from './db/errors.js';
+export { migrate, schemaStatus, assertSchemaCurrent, currentVersion, latestVersion, newDatabaseStatus } from './db/migrate.js';
+export { DEFAULT_PASSWORD_POLICY } from './security/passwords.js';
+export { makeContext, type ServiceContext, type ActorSpec } from './services/context.js';
+export { validReason } from './services/validate.js';
+export { type MutationOutcome } from './services/unit-of-work.js';
+export {
+  listAudit, iterateAudit, verifyAuditLog, assertVerified, parseAnchor, auditAnchor,
+  type AuditEntryView, type Changes, type VerifyResult, type AnchorView,
+} from './services/audit.js';
+export {
+  createUser, listUsers, iterateUsers, showUser, editUser, setUserRole, setUserStatus, deleteUser, previewDeleteUser,
+  type CreatedUser, type UserView, type UserDetail,
+} from './services/users.js';
+export { initialize, type InitResult } from './services/setup.js';
