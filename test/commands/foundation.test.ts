@@ -1,6 +1,7 @@
 /** The CLI side of issue 6's defects, in-process on SQLite. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { sql } from 'kysely';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runAt, type RunOptions } from './harness.js';
@@ -143,6 +144,22 @@ describe('databases', () => {
       expect(r.stderr).toContain('newer than this acctctl');
     }
     expect(await users()).toEqual([]);
+  });
+
+  it('reads a read-only backup (rollback journal, mode 444) without writing a byte', async () => {
+    await init();
+    await run(['user', 'create', '--email', 'ro\u00e9@example.com']);
+    const db = await connect(url);
+    await sql`PRAGMA journal_mode = DELETE`.execute(db.kysely);
+    await db.close();
+    chmodSync(url, 0o444);
+    const before = readFileSync(url);
+    for (const args of [['user', 'list'], ['user', 'show', 'root@example.com'], ['db', 'status'], ['audit', 'verify'], ['audit', 'list'], ['audit', 'anchor']]) {
+      const r = await run(args);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+    }
+    expect(readFileSync(url).equals(before)).toBe(true);
+    expect(existsSync(`${url}-wal`)).toBe(false);
   });
 
   it('names the path of a file that is not a database', async () => {

@@ -56,6 +56,17 @@ describe('output', () => {
     expect(JSON.parse((await run(['user', 'show', 'evil@example.com', '--json'])).stdout).display_name).toContain('\u001b[2J');
   });
 
+  it('shows invisible characters escaped, so a look-alike email cannot pass for another', async () => {
+    // such data can only arrive around acctctl (input refuses it): write it directly
+    const { connect } = await import('../../src/db/connect.js');
+    const db = await connect(cli.url);
+    await db.kysely.updateTable('users').set({ email: 'ro\u200bot@example.com' }).where('email', '=', 'root@example.com').execute();
+    await db.close();
+    const r = await run(['user', 'list']);
+    expect(r.stdout).toContain('ro\\u{200b}ot@example.com');
+    expect(r.stdout).not.toContain('\u200b');
+  });
+
   it('neutralises CSV cells that a spreadsheet would run as a formula', async () => {
     await run(['user', 'create', '--email', 'f@example.com', '--name', '=HYPERLINK("http://x","y")']);
     await run(['user', 'create', '--email', 'g@example.com', '--name', '+1 (555) call me, maybe']);
