@@ -5,8 +5,8 @@
  * refuses anything else), so no import can silently become undefined.
  */
 export { connect, defaultDbPath, redactUrl, urlSecrets, type Database, type ConnectOptions } from './db/connect.js';
-export { describeDbError } from './db/errors.js';
-export { migrate, schemaStatus, assertSchemaCurrent, currentVersion, latestVersion, newDatabaseStatus } from './db/migrate.js';
+export { describeDbError, scrubSecrets } from './db/errors.js';
+export { migrate, schemaStatus, plannedMigration, assertSchemaCurrent, currentVersion, latestVersion, newDatabaseStatus } from './db/migrate.js';
 export { DEFAULT_PASSWORD_POLICY } from './security/passwords.js';
 export { makeContext, type ServiceContext, type ActorSpec } from './services/context.js';
 export { validReason } from './services/validate.js';
@@ -19,4 +19,4 @@ export {
   createUser, listUsers, iterateUsers, showUser, editUser, setUserRole, setUserStatus, deleteUser, previewDeleteUser,
   type CreatedUser, type UserView, type UserDetail,
 } from './services/users.js';
-export { initialize, type InitResult } from './services/setup.js';
+export { initialize, checkFirstAdmin, type InitResult } from './services/setup.js';

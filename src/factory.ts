@@ -10,6 +10,7 @@ import { Output, type Format } from './io/output.js';
 import { confirmOrAbort, type Prompter } from './io/prompter.js';
 import type { ServiceContext } from './services/context.js';
 import { UsageError } from './errors.js';
+import { validText } from './domain/validate.js';
 
 export interface GlobalOptions {
   db?: string | undefined;
@@ -43,6 +44,13 @@ export interface ContextOptions {
   /** Refuse a schema that is not current (default). */
   checkSchema?: boolean;
   beforeCommit?: ServiceContext['beforeCommit'];
+}
+
+/** A user reference: well-formed text of a sensible length (an email is at most 254). */
+function checkedActor(raw: string, where: string): string {
+  const r = validText(raw, 'actor', 320);
+  if (!r.ok) throw new UsageError(`${where}: ${r.message}`, { field: 'actor' });
+  return r.value;
 }
 
 export class Factory {
@@ -95,9 +103,9 @@ export class Factory {
   async actorSpec(): Promise<ServiceContext['actor']> {
     if (this.options.actor !== undefined) {
       if (this.options.actor.trim() === '') throw new UsageError('--actor: empty; name a user, or leave --actor out to act as the local operator', { field: 'actor' });
-      return { kind: 'user', ref: this.options.actor.trim() };
+      return { kind: 'user', ref: checkedActor(this.options.actor, '--actor') };
     }
-    if (this.config.actor !== undefined && this.config.actor.trim() !== '') return { kind: 'user', ref: this.config.actor.trim() };
+    if (this.config.actor !== undefined && this.config.actor.trim() !== '') return { kind: 'user', ref: checkedActor(this.config.actor, 'ACCTCTL_ACTOR') };
     const { hostname, userInfo } = await import('node:os');
     let name = this.config.user ?? 'unknown';
     try {
@@ -133,14 +141,6 @@ export class Factory {
   /** Runs a verb, or hands its parsed options to runF in tests. */
   run<O extends object>(command: string, options: O, fn: (f: Factory, o: O) => Promise<void>): Promise<void> {
     return this.runF ? this.runF(command, options) : fn(this, options);
-  }
-
-  /** Credentials that must never reach a message (the database URL's password). */
-  async secrets(): Promise<string[]> {
-    const url = this.options.db ?? this.config.db;
-    if (url === undefined || !/^postgres/i.test(url)) return [];
-    const { urlSecrets } = await import('./core.js');
-    return urlSecrets(url);
   }
 
   async close(): Promise<void> {

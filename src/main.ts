@@ -257,6 +257,8 @@ async function reportError(err: unknown, s: ErrorScope): Promise<number> {
   if (wantsJson) {
     const error: Record<string, unknown> = { code: kind, exit_code: code, message };
     if (field !== undefined) error.field = field;
+    const all = (err as { errors?: unknown }).errors;
+    if (err instanceof AcctError && Array.isArray(all) && all.length > 0) error.errors = all;
     s.io.stderr.write(JSON.stringify({ error }) + '\n');
   } else {
     s.io.stderr.write(`acctctl: ${escapeForTerminal(message)}\n`);
@@ -280,14 +282,10 @@ function dbUrls(s: ErrorScope): string[] {
 async function scrub(message: string, s: ErrorScope): Promise<string> {
   const urls = dbUrls(s);
   if (urls.length === 0) return message;
-  const { urlSecrets, redactUrl } = await import('./core.js');
+  const { urlSecrets, redactUrl, scrubSecrets } = await import('./core.js');
   let out = message;
   for (const url of urls) out = out.split(url).join(redactUrl(url));
-  const secrets: string[] = urls.flatMap((u) => urlSecrets(u)).filter((x: string) => x.length > 0);
-  for (const secret of secrets.sort((a, b) => b.length - a.length)) {
-    out = out.split(secret).join('***');
-  }
-  return out;
+  return scrubSecrets(out, urls.flatMap((u) => urlSecrets(u)));
 }
 
 /** Errors can happen before options are parsed (or in a verb's parse): look at argv itself. */

@@ -47,8 +47,11 @@ export async function runInit(f: Factory, opts: InitOptions): Promise<void> {
   const { DatabaseMissingError } = await import('../errors.js');
   const ctx = await f.context({ mode: f.options.dryRun ? 'read' : 'create', checkSchema: false }).catch(async (err: unknown) => {
     if (!(f.options.dryRun && err instanceof DatabaseMissingError)) throw err;
-    // A dry run creates nothing: report what init would do to a new database.
-    const { newDatabaseStatus } = await import('../core.js');
+    // A dry run creates nothing: check the input and report what init would do to a new database.
+    const { newDatabaseStatus, checkFirstAdmin } = await import('../core.js');
+    if (opts.adminEmail !== undefined) {
+      checkFirstAdmin({ email: opts.adminEmail, username: opts.adminUsername, displayName: opts.adminName, password, generatePassword: opts.generatePassword });
+    }
     const pending = newDatabaseStatus().pending;
     const location = await f.dbUrl();
     if (out.isJson) await out.record({ database: location, dialect: 'sqlite', schema_version: 0, applied_versions: pending, admin: null, dry_run: true }, []);

@@ -36,7 +36,7 @@ export async function reportMutation<T extends object>(
 ): Promise<void> {
   const out = f.output;
   const label = `${outcome.target.label} (${outcome.target.id})`;
-  if (out.isJson) {
+  if (out.format !== 'table') {
     const body = record(outcome.result);
     await out.record(outcome.dryRun ? { ...body, dry_run: true, changes: outcome.changes } : body, []);
   }

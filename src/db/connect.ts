@@ -13,6 +13,7 @@ import {
 } from 'kysely';
 import type { DB } from './types.js';
 import { DatabaseMissingError, UsageError } from '../errors.js';
+import { hasControlChars, isWellFormedText } from '../domain/text.js';
 import { isConnectTimeoutMessage, redactUrl, tagDbError, urlSecrets, type DbErrorContext } from './errors.js';
 
 export { redactUrl, urlSecrets } from './errors.js';
@@ -51,13 +52,16 @@ export interface Target {
  * The default database: $XDG_DATA_HOME/acctctl/acctctl.db, else ~/.local/share/acctctl/acctctl.db.
  * A relative XDG_DATA_HOME is ignored (XDG spec), as is an empty or relative HOME.
  */
-export function defaultDbPath(env: { HOME?: string | undefined; XDG_DATA_HOME?: string | undefined } = process.env): string {
+export function defaultDbPath(
+  env: { HOME?: string | undefined; XDG_DATA_HOME?: string | undefined },
+  passwdHome: () => string = () => userInfo().homedir,
+): string {
   const xdg = env.XDG_DATA_HOME;
   if (xdg !== undefined && isAbsolute(xdg)) return resolve(xdg, 'acctctl', 'acctctl.db');
   let home = env.HOME;
   if (home === undefined || !isAbsolute(home)) {
     try {
-      home = userInfo().homedir;
+      home = passwdHome();
     } catch {
       home = undefined; // no passwd entry
     }
@@ -72,6 +76,9 @@ export function defaultDbPath(env: { HOME?: string | undefined; XDG_DATA_HOME?: 
 export function parseDbUrl(url: string): Target {
   const trimmed = url.trim();
   if (trimmed === '') throw new UsageError('--db: empty database location', { field: 'db' });
+  if (!isWellFormedText(trimmed) || hasControlChars(trimmed)) {
+    throw new UsageError('--db: the location is not valid UTF-8 or holds control characters', { field: 'db' });
+  }
   if (/^postgres(ql)?:\/\//i.test(trimmed)) {
     try {
       new URL(trimmed);

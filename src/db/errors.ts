@@ -73,7 +73,7 @@ export function describeDbError(err: unknown, location?: string): string | undef
   const ctx = errors.map(contextOf).find((c) => c !== undefined);
   const where = location !== undefined && location !== '' ? redactUrl(location) : ctx?.location;
   const secrets = [...(ctx?.secrets ?? []), ...(location ? urlSecrets(location) : [])].sort((a, b) => b.length - a.length);
-  const scrub = (text: string): string => secrets.reduce((t, s) => t.split(s).join('***'), text);
+  const scrub = (text: string): string => scrubSecrets(text, secrets);
   const codes = errors.map((e) => (e as { code?: unknown }).code).filter((c): c is string => typeof c === 'string');
   const messages = errors.map((e) => String((e as { message?: unknown }).message ?? '')).filter((m) => m !== '');
 
@@ -113,16 +113,11 @@ interface UrlParts {
 }
 
 /**
- * Where the userinfo ends: the last `@` before the query, so a password may hold `@`,
- * `:` or `/` (masking too much beats leaking); a `?` in the password is guessed at.
+ * Where the userinfo ends: the LAST `@` of the URL, so a password may hold `@ : / ? #`
+ * unencoded. An `@` further on (in the query) makes this mask more than the password,
+ * never less.
  */
 function userinfoEnd(body: string): number {
-  const q = body.search(/[?#]/);
-  const pre = q < 0 ? body : body.slice(0, q);
-  const at = pre.lastIndexOf('@');
-  if (at >= 0 || q < 0) return at;
-  const colon = pre.indexOf(':');
-  if (colon < 0 || pre.includes('/') || /^\d*$/.test(pre.slice(colon + 1))) return -1;
   return body.lastIndexOf('@');
 }
 
@@ -183,6 +178,16 @@ export function redactUrl(url: string): string {
   if (parts.user === undefined) return parts.head + rest;
   const userinfo = parts.password === undefined ? parts.user : `${parts.user}:${parts.password === '' ? '' : '***'}`;
   return `${parts.head}${userinfo}@${rest}`;
+}
+
+/**
+ * Replaces credentials found in a message. A short or plain-word password ('p',
+ * 'postgres') is left alone: replacing it everywhere would mangle the message and, by
+ * the pattern of stars, reveal it. Messages name URLs through redactUrl anyway.
+ */
+export function scrubSecrets(text: string, secrets: readonly string[]): string {
+  const worth = secrets.filter((s) => s.length >= 12 || (s.length >= 6 && /[^A-Za-z]/.test(s)));
+  return [...worth].sort((a, b) => b.length - a.length).reduce((t, s) => t.split(s).join('***'), text);
 }
 
 /** The literal credentials in a URL, raw and decoded, to scrub from any message. */

@@ -157,7 +157,7 @@ export async function migrate(db: Database, now: () => Date = () => new Date(), 
     const row = await trx.selectFrom('schema_migrations').select((eb) => eb.fn.max('version').as('v')).executeTakeFirst();
     const current = Number(row?.v ?? 0);
     // An older acctctl would otherwise apply its own idea of the pending versions.
-    if (current > latest) throw new SchemaError(`database schema version ${current} is newer than this acctctl understands (${latest}): upgrade acctctl`);
+    if (current > latest) throw newerSchema(current, latest);
   });
   const applied: number[] = [];
   for (const version of versions) {
@@ -188,10 +188,21 @@ export async function assertSchemaCurrent(db: Database): Promise<void> {
   if (current === latest) return;
   if (current === 0) throw new SchemaError(`database ${db.displayUrl} is not initialised: run \`acctctl init\``);
   if (current < latest) throw new SchemaError(`database schema is at version ${current}, this acctctl needs ${latest}: run \`acctctl db migrate\``);
-  throw new SchemaError(`database schema version ${current} is newer than this acctctl understands (${latest}): upgrade acctctl`);
+  throw newerSchema(current, latest);
 }
 
 /** What migrating a database that does not exist yet would do (for dry runs). */
 export function newDatabaseStatus(): SchemaStatus {
   return { current: 0, latest: latestVersion(), pending: schemaVersions().map((v) => v.version) };
+}
+
+function newerSchema(current: number, latest: number): SchemaError {
+  return new SchemaError(`database schema version ${current} is newer than this acctctl understands (${latest}): upgrade acctctl`);
+}
+
+/** What migrate() would do, checked as it would check it (for dry runs). */
+export async function plannedMigration(db: Database): Promise<SchemaStatus> {
+  const status = await schemaStatus(db);
+  if (status.current > status.latest) throw newerSchema(status.current, status.latest);
+  return status;
 }

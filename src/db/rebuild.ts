@@ -87,8 +87,16 @@ export async function rebuildSqliteTable(trx: Kysely<DB>, table: string, createS
   const common = newColumns.filter((c) => oldColumns.has(c)).map(quote).join(', ');
   if (common === '') throw new SchemaError(`rebuild of ${table}: the new table shares no column with the old one`);
   await sql.raw(`INSERT INTO ${quote(temp)} (${common}) SELECT ${common} FROM ${quote(table)}`).execute(trx);
-  await sql.raw(`DROP TABLE ${quote(table)}`).execute(trx);
-  await sql.raw(`ALTER TABLE ${quote(temp)} RENAME TO ${quote(table)}`).execute(trx);
+  // Legacy rename: views and other tables' triggers that name the table are left as
+  // they are (they name it again once the rename is done) instead of being re-parsed
+  // against a schema where it is, for a moment, missing.
+  await sql.raw('PRAGMA legacy_alter_table = ON').execute(trx);
+  try {
+    await sql.raw(`DROP TABLE ${quote(table)}`).execute(trx);
+    await sql.raw(`ALTER TABLE ${quote(temp)} RENAME TO ${quote(table)}`).execute(trx);
+  } finally {
+    await sql.raw('PRAGMA legacy_alter_table = OFF').execute(trx);
+  }
 
   if (sequence !== undefined && /\bAUTOINCREMENT\b/i.test(createSql)) {
     await sql`DELETE FROM sqlite_sequence WHERE name = ${table}`.execute(trx);

@@ -3,9 +3,12 @@
  * defined once here, used by validation, error messages and table output.
  */
 
-const CONTROL = '\\u0000-\\u001f\\u007f-\\u009f'; // C0, DEL, C1
+const CONTROL = '\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029'; // C0, DEL, C1, line and paragraph separators
 const BIDI = '\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069';
-const INVISIBLE = '\\u00ad\\u180e\\u200b-\\u200d\\u2060-\\u2064\\ufeff';
+// Unicode's default-ignorable code points (zero-width characters, U+034F, Hangul
+// fillers U+3164/U+FFA0, variation selectors, tag characters, …) and the other format
+// characters: what renders as nothing and lets a look-alike pass for an address.
+const INVISIBLE = '\\p{Default_Ignorable_Code_Point}\\p{Cf}\\u180e';
 
 /** C0, DEL and C1 control characters. */
 export const CONTROL_CHARS = new RegExp(`[${CONTROL}]`, 'u');

@@ -80,7 +80,8 @@ export function validEmail(value: string, field = 'email'): Result<string> {
   const m = /^([^@]+)@([^@]+)$/.exec(email);
   if (!m) return fail(field, `"${printable(email)}" is not an email address`);
   const local = m[1]!;
-  const domain = m[2]!;
+  // IDNA's other full stops (。．｡) are dots: store the address as it will be compared.
+  const domain = m[2]!.replace(/[\u3002\uff0e\uff61]/gu, '.');
   if (local.length > EMAIL_LOCAL_MAX || !LOCAL_PART.test(local) || local.startsWith('.') || local.endsWith('.') || local.includes('..')) {
     return fail(field, `"${printable(email)}" is not an email address (bad local part)`);
   }
@@ -96,7 +97,7 @@ export function validEmail(value: string, field = 'email'): Result<string> {
   const asciiLabels = ascii.split('.');
   if (asciiLabels.length < 2 || asciiLabels.some((l) => l.length === 0 || l.length > DOMAIN_LABEL_MAX)) return badDomain;
   if (allDigits(asciiLabels[asciiLabels.length - 1])) return numeric;
-  return ok(email);
+  return ok(`${local}@${domain}`);
 }
 
 /**
@@ -175,8 +176,18 @@ export function validTimezone(value: string, field = 'timezone'): Result<string>
     return bad;
   }
   if (!resolved || !(resolved.includes('/') || resolved === 'UTC')) return bad;
-  // Same name in another case: Intl's spelling; a link to another zone: as named.
-  return ok(resolved.toLowerCase() === tz.toLowerCase() ? resolved : tz);
+  // Same name in another case: Intl's spelling.
+  if (resolved.toLowerCase() === tz.toLowerCase()) return ok(resolved);
+  // A link to another zone typed in one case (ASIA/KOLKATA, europe/kyiv): IANA's usual
+  // spelling, if Intl reads it as the same zone; a mixed-case name (US/Eastern) is kept.
+  if (tz !== tz.toLowerCase() && tz !== tz.toUpperCase()) return ok(tz);
+  const spelled = tz.split('/').map((part) => part.toLowerCase().replace(/(^|[_-])([a-z])/g, (_, sep: string, c: string) => sep + c.toUpperCase())).join('/');
+  try {
+    if (new Intl.DateTimeFormat('en-US', { timeZone: spelled }).resolvedOptions().timeZone === resolved) return ok(spelled);
+  } catch {
+    /* keep it as named */
+  }
+  return ok(tz);
 }
 
 /** BCP 47 language tags (en, de-CH, pt-BR, zh-Hant), canonicalised. */

@@ -14,7 +14,8 @@ import { isoNow, type ServiceContext } from './context.js';
 import { assertCan, type Actor } from './permissions.js';
 import { checkLimit, decodeCursor, encodeCursor, iterateBatches, pageOf, type Page } from './paging.js';
 import { authorizeRead, reader } from './unit-of-work.js';
-import { printable } from './validate.js';
+import { assertValid, printable } from './validate.js';
+import { validText } from '../domain/validate.js';
 
 export interface AuditTarget {
   type: string;
@@ -124,6 +125,10 @@ function auditQuery(ctx: ServiceContext, filter: AuditFilter, before: number | u
 }
 
 function checkFilter(filter: AuditFilter): void {
+  for (const field of ['actor', 'action', 'target'] as const) {
+    const v = filter[field];
+    if (v !== undefined) assertValid(validText(v, field, 320));
+  }
   if (filter.since) parseTimeBound('--since', filter.since);
   if (filter.until) parseTimeBound('--until', filter.until);
 }
@@ -209,8 +214,12 @@ export async function verifyAuditLog(ctx: ServiceContext, opts: { anchors?: Anch
     ok: false, entries, head_seq: head ? Number(head.last_seq) : null, first_bad_seq: seq, problem, anchors_checked: anchorsChecked,
   });
   if (!head) return fail(null, 'the chain head (audit_head) is missing: the log was tampered with');
+  // The head is read first and only entries up to it are checked: writers append the
+  // entry and move the head in one transaction, so everything up to the head we saw is
+  // committed, and entries appended while we read are not mistaken for a broken chain.
+  const headSeq = Number(head.last_seq);
   for (;;) {
-    const batch = await db.selectFrom('audit_log').selectAll().where('seq', '>=', expectedSeq).orderBy('seq').limit(1000).execute();
+    const batch = await db.selectFrom('audit_log').selectAll().where('seq', '>=', expectedSeq).where('seq', '<=', headSeq).orderBy('seq').limit(1000).execute();
     if (batch.length === 0) break;
     for (const row of batch) {
       const seq = Number(row.seq);

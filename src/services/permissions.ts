@@ -8,6 +8,7 @@ import { NotFoundError, PermissionError } from '../errors.js';
 import type { Role } from '../domain/enums.js';
 import type { ActorSpec } from './context.js';
 import { findUserRow } from './user-lookup.js';
+import { printable } from './validate.js';
 
 /** The acting principal, resolved inside the transaction. */
 export interface Actor {
@@ -26,7 +27,7 @@ export async function resolveActor(db: Transaction<DB> | Kysely<DB>, spec: Actor
     return { kind: 'operator', label: spec.label, publicId: null, userId: null, role: null, superAdmin: true, status: 'active' };
   }
   const user = await findUserRow(db, spec.ref);
-  if (!user) throw new NotFoundError(`--actor: no user matches "${spec.ref}"`, { field: 'actor' });
+  if (!user) throw new NotFoundError(`--actor: no user matches "${printable(spec.ref)}"`, { field: 'actor' });
   return {
     kind: 'user',
     label: user.email,
@@ -46,7 +47,7 @@ export function assertActorActive(actor: Actor): void {
 }
 
 /** The actions permissions are decided for. */
-export type Action = 'user.read' | 'user.manage' | 'audit.read' | 'session.manage';
+export type Action = 'user.read' | 'user.manage' | 'audit.read' | 'session.manage' | 'db.migrate';
 
 /** What the action is about, when that matters (a super admin target needs a super admin). */
 export interface PermissionTarget {
@@ -58,6 +59,8 @@ export interface PermissionTarget {
 export function denial(actor: Actor, action: Action, target: PermissionTarget = {}): string | null {
   if (actor.kind === 'operator') return null;
   switch (action) {
+    case 'db.migrate':
+      return actor.role === 'admin' && actor.superAdmin && actor.status === 'active' ? null : `actor ${actor.label} is not an active super admin: only super admins may migrate the schema`;
     case 'user.read':
     case 'user.manage':
     case 'session.manage':

@@ -142,7 +142,10 @@ export async function mutate<T>(
 ): Promise<MutationOutcome<T>> {
   const outer = currentUnit(ctx.db);
   if (outer) {
-    // Joined: the outer unit commits, rolls back and audits refusals.
+    // Joined: the outer unit commits, rolls back and audits refusals, as its actor.
+    if (!sameActor(outer.ctx.actor, ctx.actor) || outer.ctx.dryRun !== ctx.dryRun) {
+      throw new Error(`${action}: a nested mutation must act as the outer one (same actor, same dry run); call its Tx form with the outer unit`);
+    }
     const before = outer.entries.length;
     const result = await body(outer);
     return outcomeOf(outer, before, action, result, outer.ctx.dryRun);
@@ -156,9 +159,13 @@ export async function mutate<T>(
       assertActorActive(actor);
       const uow = new UnitOfWork(trx, actor, ctx);
       unit = uow;
-      const result = await active.run({ db, uow }, () => body(uow));
-      const outcome = outcomeOf(uow, 0, action, result, ctx.dryRun);
-      if (ctx.beforeCommit) await ctx.beforeCommit(outcome);
+      const outcome = await active.run({ db, uow }, async () => {
+        const result = await body(uow);
+        const out = outcomeOf(uow, 0, action, result, ctx.dryRun);
+        // inside the unit: a service the hook calls joins it instead of waiting for it
+        if (ctx.beforeCommit) await ctx.beforeCommit(out);
+        return out;
+      });
       if (ctx.dryRun) throw new DryRunRollback(outcome);
       return outcome;
     });
@@ -169,6 +176,10 @@ export async function mutate<T>(
     }
     throw err;
   }
+}
+
+function sameActor(a: ActorSpec, b: ActorSpec): boolean {
+  return a.kind === b.kind && (a.kind === 'operator' ? a.label === (b as typeof a).label : a.ref === (b as typeof a).ref);
 }
 
 function outcomeOf<T>(uow: UnitOfWork, from: number, action: string, result: T, dryRun: boolean): MutationOutcome<T> {
@@ -209,7 +220,8 @@ export async function authorizeRead(ctx: ServiceContext, action: string, check: 
     assertActorActive(actor);
     check(actor);
   } catch (err) {
-    if (err instanceof RefusedError && !currentUnit(ctx.db)) await recordRefusal(ctx, action, actor, undefined, err);
+    // A dry run writes nothing at all, not even the refusal.
+    if (err instanceof RefusedError && !currentUnit(ctx.db) && !ctx.dryRun) await recordRefusal(ctx, action, actor, undefined, err);
     throw err;
   }
   return actor;

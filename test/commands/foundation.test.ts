@@ -1,36 +1,35 @@
 /** The CLI side of issue 6's defects, in-process on SQLite. */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { describe, expect, it, beforeEach } from 'vitest';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { sql } from 'kysely';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { runAt, type RunOptions } from './harness.js';
+import { dirname, join } from 'node:path';
+import { runAt, useCommandDb, type CommandDb, type RunOptions } from './harness.js';
 import { connect } from '../../src/db/connect.js';
 
-let dir: string;
-let url: string;
-
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'acctctl-cmd-'));
-  url = join(dir, 'test.db');
-});
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
-
-function run(args: string[], opts: RunOptions & { db?: string | null } = {}) {
-  return runAt(opts.db === undefined ? url : opts.db, args, opts);
+/** Runs at the handle's database, or at `db` when given (null: no --db at all). */
+function runner(cli: CommandDb) {
+  return (args: string[], opts: RunOptions & { db?: string | null } = {}) => runAt(opts.db === undefined ? cli.url : opts.db, args, opts);
 }
 
-async function users(): Promise<string[]> {
+async function usersAt(url: string): Promise<string[]> {
   const db = await connect(url);
   const rows = await db.kysely.selectFrom('users').select('email').orderBy('id').execute();
   await db.close();
   return rows.map((r) => r.email);
 }
 
-async function init() {
-  const r = await run(['init', '--admin-email', 'root@example.com', '--admin-password-stdin'], { stdin: 'a long enough password\n' });
-  expect(r.code).toBe(0);
+function initWith(run: ReturnType<typeof runner>) {
+  return async () => {
+    const r = await run(['init', '--admin-email', 'root@example.com', '--admin-password-stdin'], { stdin: 'a long enough password\n' });
+    expect(r.code).toBe(0);
+  };
 }
+
+// Most groups share one migrated database, emptied before each test.
+const shared = useCommandDb({ migrated: true });
+const run = runner(shared);
+const users = () => usersAt(shared.url);
+const init = initWith(run);
 
 describe('one-time secrets', () => {
   it('user create --generate-password with stdout closed fails and creates no user', async () => {
@@ -47,18 +46,23 @@ describe('one-time secrets', () => {
     expect(ok.stdout.trim()).toMatch(/^\S{20}$/);
   });
 
-  it('init --generate-password with stdout closed creates no super admin', async () => {
-    const r = await run(['init', '--admin-email', 'root@example.com', '--generate-password'], { stdoutClosed: true });
-    expect(r.code).toBe(1);
-    expect(await users()).toEqual([]);
-    const again = await run(['init', '--admin-email', 'root@example.com', '--generate-password', '-o', 'json']);
-    expect(again.code).toBe(0);
-    expect(JSON.parse(again.stdout).generated_password).toMatch(/^\S{20}$/);
-  });
-
   it('a closed stdout on a plain listing is not an error', async () => {
     await init();
     expect((await run(['user', 'list', '-o', 'ndjson'], { stdoutClosed: true })).code).toBe(0);
+  });
+});
+
+describe('one-time secrets on a new database', () => {
+  const fresh = useCommandDb({ migrated: false });
+  const runFresh = runner(fresh);
+
+  it('init --generate-password with stdout closed creates no super admin', async () => {
+    const r = await runFresh(['init', '--admin-email', 'root@example.com', '--generate-password'], { stdoutClosed: true });
+    expect(r.code).toBe(1);
+    expect(await usersAt(fresh.url)).toEqual([]);
+    const again = await runFresh(['init', '--admin-email', 'root@example.com', '--generate-password', '-o', 'json']);
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.stdout).generated_password).toMatch(/^\S{20}$/);
   });
 });
 
@@ -117,6 +121,18 @@ describe('input', () => {
 });
 
 describe('databases', () => {
+  // Each test needs a database of its own: missing, read-only, not a database, or too new.
+  const fresh = useCommandDb({ migrated: false });
+  const run = runner(fresh);
+  const users = () => usersAt(fresh.url);
+  const init = initWith(run);
+  let dir: string;
+  let url: string;
+  beforeEach(() => {
+    url = fresh.url;
+    dir = dirname(url);
+  });
+
   it('only init and db migrate create a database; other commands and dry runs leave no trace', async () => {
     const missing = join(dir, 'no', 'such', 'folder', 'acct.db');
     for (const args of [['user', 'list'], ['db', 'status'], ['audit', 'verify'], ['--dry-run', 'user', 'create', '--email', 'x@example.com']]) {
@@ -190,8 +206,9 @@ describe('audit anchors on the command line', () => {
     const anchor = (await run(['audit', 'anchor', '-q'])).stdout.trim();
     expect(anchor).toMatch(/^1:[0-9a-f]{64}$/);
     expect((await run(['audit', 'verify', '--anchor', anchor])).code).toBe(0);
-    writeFileSync(join(dir, 'anchors.txt'), `# kept in the ticket\n${anchor}\n`);
-    expect((await run(['audit', 'verify', '--anchor-file', join(dir, 'anchors.txt'), '-o', 'json'])).stdout).toContain('"anchors_checked": 1');
+    const anchors = join(dirname(shared.url), 'anchors.txt');
+    writeFileSync(anchors, `# kept in the ticket\n${anchor}\n`);
+    expect((await run(['audit', 'verify', '--anchor-file', anchors, '-o', 'json'])).stdout).toContain('"anchors_checked": 1');
     const bad = await run(['audit', 'verify', '--anchor', `1:${'0'.repeat(64)}`]);
     expect(bad.code).toBe(4);
     const beyond = await run(['audit', 'verify', '--anchor', `7:${'0'.repeat(64)}`]);
@@ -207,5 +224,63 @@ describe('audit anchors on the command line', () => {
     const lines = (await run(['audit', 'list', '--all', '-o', 'ndjson'])).stdout.trim().split('\n');
     expect(lines.map((l) => JSON.parse(l).seq)).toEqual([4, 3, 2, 1]);
     for (const cursor of ['', '0x10']) expect((await run(['audit', 'list', '--cursor', cursor])).code).toBe(2);
+  });
+});
+
+describe('review findings', () => {
+  const dir = () => dirname(shared.url);
+
+  it('an anchor file without anchors is exit 2, not a passed check', async () => {
+    await init();
+    writeFileSync(join(dir(), 'empty.txt'), '# nothing yet\n\n');
+    const r = await run(['audit', 'verify', '--anchor-file', join(dir(), 'empty.txt')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('no anchors');
+  });
+
+  it('checks --actor, the audit filters and --db like any other input', async () => {
+    await init();
+    const long = await run(['--actor', 'a'.repeat(60_000), 'user', 'list']);
+    expect(long.code).toBe(2);
+    expect(long.stderr.length).toBeLessThan(1000);
+    for (const filter of ['--actor', '--action', '--target']) {
+      expect((await run(['audit', 'list', filter, 'x'.repeat(60_000)])).code).toBe(2);
+      expect((await run(['audit', 'list', filter, 'bad \ufffd'])).code).toBe(2);
+    }
+    const badDb = join(dir(), 'bad\ufffd.db');
+    expect((await run(['init'], { db: badDb })).code).toBe(2);
+    expect(existsSync(badDb)).toBe(false);
+  });
+
+  it('prints the changed record for every output format but tables, and lists every bad field in JSON errors', async () => {
+    await init();
+    const csv = await run(['user', 'create', '--email', 'c@example.com', '-o', 'csv']);
+    expect(csv.stdout.split('\r\n')[0]).toMatch(/^id,public_id,/);
+    const nd = await run(['user', 'create', '--email', 'n@example.com', '-o', 'ndjson']);
+    expect(JSON.parse(nd.stdout).email).toBe('n@example.com');
+    const bad = await run(['user', 'create', '--email', 'nope', '--timezone', 'Mars/Base', '--language', 'not a tag', '-o', 'json']);
+    expect(bad.code).toBe(2);
+    const err = JSON.parse(bad.stderr).error;
+    expect(err.errors.map((e: { field: string }) => e.field)).toEqual(['email', 'timezone', 'language']);
+  });
+});
+
+describe('review findings on a new database', () => {
+  const fresh = useCommandDb({ migrated: false });
+  const run = runner(fresh);
+  const init = initWith(run);
+
+  it('init --dry-run and db migrate --dry-run run the real checks', async () => {
+    const missing = join(dirname(fresh.url), 'new.db');
+    expect((await run(['--dry-run', 'init', '--admin-email', 'not an email', '--generate-password'], { db: missing })).code).toBe(2);
+    expect((await run(['--dry-run', 'init', '--admin-email', 'root@example.com', '--admin-password-stdin'], { db: missing, stdin: 'short' })).code).toBe(2);
+    expect(existsSync(missing)).toBe(false);
+    await init();
+    const again = await run(['--dry-run', 'init', '--admin-email', 'second@example.com', '--generate-password']);
+    expect(again.code).toBe(4);
+    const db = await connect(fresh.url);
+    await db.kysely.insertInto('schema_migrations').values({ version: 99, applied_at: '2030-01-01T00:00:00.000Z' }).execute();
+    await db.close();
+    for (const args of [['--dry-run', 'db', 'migrate'], ['--dry-run', 'init']]) expect((await run(args)).code).toBe(1);
   });
 });

@@ -2,11 +2,11 @@
  * Verbs run in-process: argv in, stdout / stderr / exit code out, with in-memory
  * streams, a pinned clock and a scripted prompter (gh's IOStreams and Factory).
  */
-import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
 import { main } from '../../src/main.js';
 import { testIO } from '../../src/io/iostreams.js';
 import { scriptedPrompter } from '../../src/io/prompter.js';
-import { connect } from '../../src/db/connect.js';
+import { connect, type Database } from '../../src/db/connect.js';
 import { migrate } from '../../src/db/migrate.js';
 import { truncateAll } from '../../src/db/truncate.js';
 import { freshUrl } from '../setup.js';
@@ -57,25 +57,24 @@ export function useCommandDb(opts: { migrated: boolean }): CommandDb {
   let url = '';
   let drop: (() => Promise<void>) | undefined;
   if (opts.migrated) {
+    let db: Database | undefined;
     beforeAll(async () => {
       ({ url, drop } = await freshUrl('sqlite'));
-      const db = await connect(url);
+      db = await connect(url);
       await migrate(db);
-      await db.close();
     });
-    beforeEach(async () => {
-      const db = await connect(url, { mode: 'write' });
-      await truncateAll(db);
-      await db.close();
+    beforeEach(async () => truncateAll(db!));
+    afterAll(async () => {
+      await db?.close();
+      await drop?.();
     });
-    afterAll(async () => drop?.());
   } else {
     beforeEach(async () => {
       ({ url, drop } = await freshUrl('sqlite'));
     });
-    afterAll(async () => drop?.());
+    afterEach(async () => drop?.());
   }
-  const handle: CommandDb = {
+  return {
     get url() {
       return url;
     },
@@ -86,5 +85,4 @@ export function useCommandDb(opts: { migrated: boolean }): CommandDb {
       return r;
     },
   };
-  return handle;
 }

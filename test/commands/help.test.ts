@@ -26,3 +26,10 @@ describe('help', () => {
     expect(r.stdout).toMatch(/Examples?:\n\s+\$ acctctl /);
   });
 });
+
+describe('help for secrets on stdin', () => {
+  it.each([['user', 'create'], ['init']])('%s %s --help says one trailing newline is stripped', async (...path) => {
+    const r = await runAt(null, [...path.filter(Boolean), '--help']);
+    expect(r.stdout).toMatch(/One trailing newline/);
+  });
+});

@@ -270,3 +270,21 @@ describe('actor ip', () => {
     for (const ip of ['', 'localhost', ' 1.2.3.4', '1.2.3.4\u001b[2J', '999.1.1.1', '01.2.3.4', undefined, null]) expect(validActorIp(ip)).toBe('invalid');
   });
 });
+
+describe('review findings', () => {
+  it('refuses every default-ignorable or format character in an email, not only the zero-width ones', () => {
+    for (const c of ['\u034f', '\u3164', '\uffa0', '\u{E0041}', '\ufe0f', '\u2028']) {
+      expect(validEmail(`ro${c}ot@example.com`).ok, c.codePointAt(0)!.toString(16)).toBe(false);
+    }
+  });
+
+  it('stores an address with ideographic full stops as dots', () => {
+    expect(validEmail('x@a.example\u3002com')).toEqual({ ok: true, value: 'x@a.example.com' });
+  });
+
+  it('spells a time zone link canonically even where ICU does not list it', () => {
+    for (const [typed, stored] of [['ASIA/KOLKATA', 'Asia/Kolkata'], ['europe/kyiv', 'Europe/Kyiv'], ['america/argentina/buenos_aires', 'America/Argentina/Buenos_Aires']]) {
+      expect(validTimezone(typed!)).toEqual({ ok: true, value: stored });
+    }
+  });
+});

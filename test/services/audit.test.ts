@@ -96,6 +96,34 @@ describe.each(DIALECTS)('audit log on %s', (dialect) => {
   });
 });
 
+describe.each(DIALECTS)('verify while others write, on %s', (dialect) => {
+  const t = useTestDb(dialect);
+
+  it('never reports entries appended during the walk as a broken chain', async () => {
+    const ctx = t.ctx();
+    const writer: ServiceContext = { ...t.ctx(), db: await t.reconnect() };
+    for (let i = 0; i < 30; i++) await makeUser(ctx, { email: `seed${i}@example.com` });
+    let writing = true;
+    const writes = (async () => {
+      for (let i = 0; writing && i < 60; i++) await makeUser(writer, { email: `w${i}@example.com` });
+    })();
+    for (let i = 0; i < 15; i++) expect((await verifyAuditLog(ctx)).problem).toBeNull();
+    writing = false;
+    await writes;
+    expect((await verifyAuditLog(ctx)).ok).toBe(true);
+  });
+
+  it('checks the chain up to the head it read first (what a walk sees when an append lands mid-way)', async () => {
+    const ctx = t.ctx();
+    for (let i = 0; i < 3; i++) await makeUser(ctx);
+    const second = await t.db.kysely.selectFrom('audit_log').select(['seq', 'hash']).where('seq', '=', 2).executeTakeFirstOrThrow();
+    // the head as it was before entry 3 committed
+    await t.db.kysely.updateTable('audit_head').set({ last_seq: 2, last_hash: second.hash }).execute();
+    expect(await verifyAuditLog(ctx)).toMatchObject({ ok: true, entries: 2, head_seq: 2 });
+  });
+});
+
+
 describe.each(DIALECTS.filter((d) => d === 'postgres'))('concurrency on %s', (dialect) => {
   const t = useTestDb(dialect);
 

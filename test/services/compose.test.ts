@@ -2,7 +2,8 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DIALECTS, useTestDb } from '../setup.js';
 import { auditCount, makeUser, userCount } from '../helpers.js';
-import { createUser, createUserTx, prepareNewUser, setUserStatus, setUserStatusTx } from '../../src/services/users.js';
+import { createUser, createUserTx, listUsers, prepareNewUser, setUserStatus, setUserStatusTx } from '../../src/services/users.js';
+import { initialize } from '../../src/services/setup.js';
 import { mutate, reader } from '../../src/services/unit-of-work.js';
 import { verifyAuditLog } from '../../src/services/audit.js';
 import type { ServiceContext } from '../../src/services/context.js';
@@ -72,5 +73,44 @@ describe.each(DIALECTS)('services compose on %s', (dialect) => {
     expect(out.dryRun).toBe(true);
     expect(await userCount(t.db)).toBe(0);
     expect(await auditCount(t.db)).toBe(0);
+  });
+});
+
+describe.each(DIALECTS)('units of work, edge cases, on %s', (dialect) => {
+  const t = useTestDb(dialect);
+
+  it('a service called from a beforeCommit hook joins the unit instead of hanging', async () => {
+    const ctx = t.ctx();
+    let seen = -1;
+    const hooked = { ...ctx, beforeCommit: async () => { seen = (await listUsers(ctx, {})).items.length; } };
+    await within(10_000, createUser(hooked, { email: 'hook@example.com' }));
+    expect(seen).toBe(1);
+  });
+
+  it('a nested mutation acting as someone else fails at once', async () => {
+    const ctx = t.ctx();
+    await makeUser(ctx, { email: 'root@example.com', role: 'admin', superAdmin: true });
+    const other = t.ctx({ actor: { kind: 'user', ref: 'root@example.com' } });
+    const err = await within(10_000, mutate(ctx, 'test.nested', async () => createUser(other, { email: 'n@example.com' })).catch((e: unknown) => e));
+    expect(String(err)).toMatch(/nested mutation must act as the outer one/);
+    expect(await userCount(t.db)).toBe(1);
+  });
+
+  it('a refused read in a dry run writes no audit entry', async () => {
+    const ctx = t.ctx();
+    await makeUser(ctx, { email: 'plain@example.com' });
+    const before = await auditCount(t.db);
+    const asPlain = t.ctx({ actor: { kind: 'user', ref: 'plain@example.com' }, dryRun: true });
+    await expect(listUsers(asPlain, {})).rejects.toMatchObject({ exitCode: 4 });
+    await expect(verifyAuditLog(asPlain)).rejects.toMatchObject({ exitCode: 4 });
+    expect(await auditCount(t.db)).toBe(before);
+  });
+
+  it('initialize: a plain user may not migrate; the first super admin needs a password', async () => {
+    const ctx = t.ctx();
+    await makeUser(ctx, { email: 'plain@example.com' });
+    await expect(initialize(t.ctx({ actor: { kind: 'user', ref: 'plain@example.com' } }))).rejects.toMatchObject({ exitCode: 4 });
+    await expect(initialize(ctx, { email: 'root@example.com' })).rejects.toMatchObject({ exitCode: 2, field: 'password' });
+    expect(await userCount(t.db)).toBe(1);
   });
 });

@@ -1,6 +1,6 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { sql } from 'kysely';
-import { DIALECTS, freshDb, type TestDb } from '../setup.js';
+import { DIALECTS, freshDb, useTestDb, type TestDb } from '../setup.js';
 import { assertSchemaCurrent, latestVersion, migrate, parseSchema, schemaStatus, substitute } from '../../src/db/migrate.js';
 import { connect, parseDbUrl, redactUrl } from '../../src/db/connect.js';
 import { makeUser } from '../helpers.js';
@@ -42,6 +42,7 @@ describe('database URLs', () => {
 });
 
 describe.each(DIALECTS)('migrations on %s', (dialect) => {
+  // These need a database of their own: empty, never migrated.
   let t: TestDb | undefined;
   afterEach(async () => {
     await t?.cleanup();
@@ -76,15 +77,21 @@ describe.each(DIALECTS)('migrations on %s', (dialect) => {
       await expect(connect('/proc/acctctl-nope/x.db')).rejects.toMatchObject({ exitCode: 2, field: 'db' });
     }
   });
+});
+
+describe.each(DIALECTS)('the migrated schema on %s', (dialect) => {
+  const t = useTestDb(dialect);
 
   it('refuses a database newer than this acctctl', async () => {
-    t = await freshDb(dialect);
+    // truncateAll keeps schema_migrations: take the version out again.
+    onTestFinished(async () => {
+      await t.db.kysely.deleteFrom('schema_migrations').where('version', '=', 999).execute();
+    });
     await t.db.kysely.insertInto('schema_migrations').values({ version: 999, applied_at: new Date().toISOString() }).execute();
     await expect(assertSchemaCurrent(t.db)).rejects.toThrow(/newer/);
   });
 
   it('enforces case-insensitive email uniqueness in the schema itself', async () => {
-    t = await freshDb(dialect);
     const u = await makeUser(t.ctx(), { email: 'Same@Example.com' });
     await expect(
       t.db.kysely.insertInto('users').values({
@@ -98,7 +105,6 @@ describe.each(DIALECTS)('migrations on %s', (dialect) => {
   });
 
   it('stores times as ISO-8601 UTC text that orders the same on both engines', async () => {
-    t = await freshDb(dialect);
     const u = await makeUser(t.ctx({ now: () => new Date('2026-11-24T09:05:03.007Z') }));
     const row = await t.db.kysely.selectFrom('users').select(['created_at']).where('id', '=', u.id).executeTakeFirstOrThrow();
     expect(row.created_at).toBe('2026-11-24T09:05:03.007Z');
@@ -107,7 +113,6 @@ describe.each(DIALECTS)('migrations on %s', (dialect) => {
   });
 
   it('enforces that only admins carry the super-admin flag', async () => {
-    t = await freshDb(dialect);
     const u = await makeUser(t.ctx());
     await expect(t.db.kysely.updateTable('users').set({ super_admin: 1 }).where('id', '=', u.id).execute()).rejects.toThrow();
   });

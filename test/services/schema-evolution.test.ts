@@ -241,6 +241,22 @@ describe('rebuildSqliteTable', () => {
     expect((await t.db.kysely.selectFrom('schema_migrations').select((eb) => eb.fn.max('version').as('v')).executeTakeFirstOrThrow()).v).toBe(latestVersion());
   });
 
+  it('keeps a view and another table\'s trigger that name the rebuilt table working', async () => {
+    t = await freshDb('sqlite');
+    await populate(t.db);
+    await sql`CREATE VIEW active_users AS SELECT id, email FROM users WHERE status = 'active'`.execute(t.db.kysely);
+    await sql`CREATE TRIGGER sessions_touch AFTER INSERT ON sessions BEGIN UPDATE users SET updated_at = new.created_at WHERE id = new.user_id; END`.execute(t.db.kysely);
+    const usersSql = (await sql<{ sql: string }>`SELECT sql FROM sqlite_master WHERE name = 'users'`.execute(t.db.kysely)).rows[0]!.sql;
+    const version = parseSchema(`-- version: ${latestVersion() + 1}\n-- rebuild: users\n${usersSql};\n`);
+    await migrate(t.db, undefined, [...schemaVersions(), ...version]);
+    const viewed = await sql<{ n: number }>`SELECT count(*) AS n FROM active_users`.execute(t.db.kysely);
+    expect(Number(viewed.rows[0]!.n)).toBeGreaterThan(0);
+    const user = await t.db.kysely.selectFrom('users').select('id').limit(1).executeTakeFirstOrThrow();
+    await t.db.kysely.insertInto('sessions').values({ token_hash: 'after-rebuild', user_id: user.id, created_at: '2030-01-01T00:00:00.000Z', expires_at: '2031-01-01T00:00:00.000Z', impersonator_id: null, ip: null, user_agent: null, last_seen_at: null, revoked_at: null }).execute();
+    const touched = await t.db.kysely.selectFrom('users').select('updated_at').where('id', '=', user.id).executeTakeFirstOrThrow();
+    expect(touched.updated_at).toBe('2030-01-01T00:00:00.000Z');
+  });
+
   it('refuses to run with foreign keys on, which would cascade the drop', async () => {
     t = await freshDb('sqlite');
     await populate(t.db);

@@ -41,10 +41,13 @@ export async function runVerify(f: Factory, opts: VerifyOptions): Promise<void> 
     } catch (err) {
       throw new UsageError(`--anchor-file: cannot read ${opts.anchorFile}: ${(err as Error).message}`, { field: 'anchor-file' });
     }
+    const before = anchors.length;
     text.split(/\r?\n/).forEach((line, i) => {
       const t = line.trim();
       if (t !== '' && !t.startsWith('#')) anchors.push(parseAnchor(t, `--anchor-file line ${i + 1}`));
     });
+    // An emptied anchor file must not switch the check off silently.
+    if (anchors.length === before) throw new UsageError(`--anchor-file: no anchors in ${opts.anchorFile}`, { field: 'anchor-file' });
   }
   const result = await verifyAuditLog(await f.context({ mode: 'read' }), { anchors });
   await f.output.record(result, [

@@ -18,7 +18,7 @@ export function registerDb(program: Command, f: FactoryRef): Command {
 }
 
 export async function runMigrate(f: Factory): Promise<void> {
-  const { migrate, schemaStatus, newDatabaseStatus } = await import('../../core.js');
+  const { migrate, schemaStatus, plannedMigration, newDatabaseStatus } = await import('../../core.js');
   const { DatabaseMissingError } = await import('../../errors.js');
   const dry = f.options.dryRun;
   // A dry run opens read-only and creates nothing; a missing database would be created.
@@ -26,7 +26,7 @@ export async function runMigrate(f: Factory): Promise<void> {
     if (dry && err instanceof DatabaseMissingError) return null;
     throw err;
   });
-  const before = database ? await schemaStatus(database) : newDatabaseStatus();
+  const before = database ? await (dry ? plannedMigration(database) : schemaStatus(database)) : newDatabaseStatus();
   const applied = dry || !database ? [] : await migrate(database, f.clock);
   const after = dry || !database ? before : await schemaStatus(database);
   const location = database?.displayUrl ?? (await f.dbUrl());
