@@ -2,7 +2,7 @@ import { expect } from 'vitest';
 import { sql } from 'kysely';
 import type { ServiceContext } from '../src/services/context.js';
 import type { Database } from '../src/db/connect.js';
-import { listTables } from '../src/db/truncate.js';
+import { listTables, primaryKeys } from '../src/db/truncate.js';
 import { createUser } from '../src/services/users.js';
 
 let n = 0;
@@ -33,30 +33,49 @@ export async function lastAudit(db: Database) {
   return db.kysely.selectFrom('audit_log').selectAll().orderBy('seq', 'desc').limit(1).executeTakeFirstOrThrow();
 }
 
-/** Every row of every table (or of all but `except`), in a stable order: proof that nothing changed. */
-export async function snapshot(db: Database, except: string[] = []): Promise<string> {
-  const out: Record<string, unknown[]> = {};
+/** Every table's rows (listTables), ordered by primary key, one JSON line per row. */
+export async function tableRows(db: Database): Promise<Record<string, string[]>> {
+  const out: Record<string, string[]> = {};
+  const keys = await primaryKeys(db);
   for (const table of await listTables(db)) {
-    if (except.includes(table)) continue;
-    const rows = await sql<Record<string, unknown>>`SELECT * FROM ${sql.table(table)}`.execute(db.kysely);
-    out[table] = rows.rows.map((r) => JSON.stringify(r)).sort();
+    const key = keys[table] ?? [];
+    // A table without a primary key: its rows in any stable order.
+    const rows = key.length > 0
+      ? await sql<Record<string, unknown>>`SELECT * FROM ${sql.table(table)} ORDER BY ${sql.join(key.map((c) => sql.ref(c)))}`.execute(db.kysely)
+      : await sql<Record<string, unknown>>`SELECT * FROM ${sql.table(table)}`.execute(db.kysely);
+    const lines = rows.rows.map((r) => JSON.stringify(r));
+    out[table] = key.length > 0 ? lines : lines.sort();
   }
-  return JSON.stringify(out);
+  return out;
+}
+
+const render = (tables: Record<string, string[]>) => Object.entries(tables).map(([t, rows]) => [`# ${t}`, ...rows].join('\n')).join('\n');
+
+/** Every row of every table as one stable string (a failed toBe shows the rows that differ). */
+export async function snapshot(db: Database): Promise<string> {
+  return render(await tableRows(db));
 }
 
 /**
- * Runs something that must fail with `exitCode` and change nothing in any table; the
- * audit log grows by exactly one refused entry, or by none.
+ * Runs something that must fail with `exitCode` and change nothing in any table but the
+ * audit log: that grows by exactly one refused entry (the chain head following it), or
+ * not at all (the head unchanged).
  */
 export async function expectUnchanged(db: Database, run: () => Promise<unknown>, exitCode: number, audited: 'refused' | 'none'): Promise<void> {
-  const before = await snapshot(db, ['audit_log', 'audit_head']);
-  const auditsBefore = await auditCount(db);
+  const { audit_log: logBefore = [], audit_head: headBefore = [], ...before } = await tableRows(db);
   await expect(run()).rejects.toMatchObject({ exitCode });
-  expect(await snapshot(db, ['audit_log', 'audit_head'])).toBe(before);
-  if (audited === 'refused') {
-    expect(await auditCount(db)).toBe(auditsBefore + 1);
-    expect((await lastAudit(db)).outcome).toBe('refused');
-  } else {
-    expect(await auditCount(db)).toBe(auditsBefore);
+  const { audit_log: logAfter = [], audit_head: headAfter = [], ...after } = await tableRows(db);
+  expect(render(after)).toBe(render(before));
+  expect(logAfter.slice(0, logBefore.length)).toEqual(logBefore);
+  const added = logAfter.slice(logBefore.length).map((l) => JSON.parse(l) as { seq: number; hash: string; outcome: string });
+  if (audited === 'none') {
+    expect(added).toEqual([]);
+    expect(headAfter).toEqual(headBefore);
+    return;
   }
+  expect(added).toHaveLength(1);
+  expect(added[0]!.outcome).toBe('refused');
+  expect(headAfter.map((l) => JSON.parse(l) as { last_seq: number; last_hash: string })).toEqual([
+    expect.objectContaining({ last_seq: added[0]!.seq, last_hash: added[0]!.hash }),
+  ]);
 }

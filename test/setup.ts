@@ -1,11 +1,11 @@
 /**
  * Every service test on every database (Kysely's own test setup): DIALECTS has SQLite
- * always and PostgreSQL when ACCTCTL_TEST_PG_URL is set. useTestDb() gives a test file
- * one migrated database per dialect, emptied between tests (truncateAll), so a test pays
- * for a DELETE, not a migration; freshDb() makes a new one for tests that need an empty
- * or unmigrated database.
+ * always and PostgreSQL when ACCTCTL_TEST_PG_URL is set. useTestDb() gives a describe
+ * block one migrated database per dialect, emptied between tests (truncateAll), so a test
+ * pays for a few DELETEs, not a migration; freshDb() / freshUrl() make a new one for the
+ * few tests that need an empty, unmigrated or otherwise unusual database.
  */
-import { afterAll, beforeAll, beforeEach } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -77,11 +77,13 @@ export async function freshDb(dialect: DialectName, opts: { migrate?: boolean } 
 }
 
 /**
- * One migrated database for the calling describe block, emptied before each test.
- * Call it inside a describe; its fields are there from the first test on.
+ * One migrated database for the calling describe block (or file), emptied before each
+ * test and dropped after the last. Call it inside a describe; its fields are there from
+ * the first test on. Connections from reconnect() are closed after each test.
  */
 export function useTestDb(dialect: DialectName): TestDb {
   let t: TestDb | undefined;
+  const extra: Database[] = [];
   const get = (): TestDb => {
     if (!t) throw new Error('useTestDb: the database is ready only inside tests');
     return t;
@@ -90,6 +92,9 @@ export function useTestDb(dialect: DialectName): TestDb {
     t = await freshDb(dialect);
   });
   beforeEach(async () => truncateAll(get().db));
+  afterEach(async () => {
+    for (const d of extra.splice(0)) await d.close();
+  });
   afterAll(async () => t?.cleanup());
   return {
     get db() {
@@ -99,7 +104,11 @@ export function useTestDb(dialect: DialectName): TestDb {
       return get().url;
     },
     ctx: (overrides) => get().ctx(overrides),
-    reconnect: () => get().reconnect(),
+    reconnect: async () => {
+      const d = await connect(get().url);
+      extra.push(d);
+      return d;
+    },
     cleanup: () => get().cleanup(),
   };
 }

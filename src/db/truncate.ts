@@ -17,16 +17,20 @@ export async function listTables(db: Database): Promise<string[]> {
   return (await sqliteTables(db)).tables;
 }
 
-/** A table's primary key columns, in key order (empty if it has none). */
-export async function primaryKeyColumns(db: Database, table: string): Promise<string[]> {
+/** Each table's primary key columns, in key order (a table without one is absent). */
+export async function primaryKeys(db: Database): Promise<Record<string, string[]>> {
   const r =
     db.dialect === 'postgres'
-      ? await sql<{ name: string }>`SELECT a.attname AS name FROM pg_index i
+      ? await sql<{ tbl: string; col: string }>`SELECT c.relname AS tbl, a.attname AS col FROM pg_index i
+          JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace
           JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
-          WHERE i.indrelid = to_regclass(quote_ident(${table})) AND i.indisprimary
-          ORDER BY array_position(i.indkey::int2[], a.attnum)`.execute(db.kysely)
-      : await sql<{ name: string }>`SELECT name FROM pragma_table_info(${table}) WHERE pk > 0 ORDER BY pk`.execute(db.kysely);
-  return r.rows.map((c) => c.name);
+          WHERE i.indisprimary AND n.nspname = current_schema()
+          ORDER BY c.relname, array_position(i.indkey::int2[], a.attnum)`.execute(db.kysely)
+      : await sql<{ tbl: string; col: string }>`SELECT m.name AS tbl, p.name AS col FROM sqlite_master m
+          JOIN pragma_table_info(m.name) p WHERE m.type = 'table' AND p.pk > 0 ORDER BY m.name, p.pk`.execute(db.kysely);
+  const out: Record<string, string[]> = {};
+  for (const { tbl, col } of r.rows) (out[tbl] ??= []).push(col);
+  return out;
 }
 
 /** Empties every application table, restarts ids, and puts the audit chain back at its start. */

@@ -1,10 +1,10 @@
-/** truncateAll: what lets a test file share one database, reset between tests. */
+/** truncateAll and the helpers that check it: what lets a test file share one database, reset between tests. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { DIALECTS, freshDb, useTestDb, type TestDb } from '../setup.js';
-import { makeUser, snapshot } from '../helpers.js';
-import { listTables, primaryKeyColumns, truncateAll } from '../../src/db/truncate.js';
-import { listUsers } from '../../src/services/users.js';
+import { expectUnchanged, makeUser, snapshot } from '../helpers.js';
+import { listTables, primaryKeys, truncateAll } from '../../src/db/truncate.js';
+import { listUsers, setUserStatus } from '../../src/services/users.js';
 import { verifyAuditLog } from '../../src/services/audit.js';
 
 describe.each(DIALECTS)('truncateAll on %s', (dialect) => {
@@ -12,8 +12,7 @@ describe.each(DIALECTS)('truncateAll on %s', (dialect) => {
 
   it('finds every application table from the catalog, and their primary keys', async () => {
     expect(await listTables(t.db)).toEqual(['audit_head', 'audit_log', 'sessions', 'users']);
-    expect(await primaryKeyColumns(t.db, 'users')).toEqual(['id']);
-    expect(await primaryKeyColumns(t.db, 'audit_head')).toEqual(['id']);
+    expect(await primaryKeys(t.db)).toMatchObject({ users: ['id'], sessions: ['id'], audit_log: ['id'], audit_head: ['id'] });
   });
 
   it('leaves the database as a fresh migration does: empty, ids and the chain restarted, search working', async () => {
@@ -62,7 +61,7 @@ describe.each(DIALECTS)('truncateAll on %s, with tables a later schema version a
       ...(dialect === 'sqlite' ? ["CREATE VIRTUAL TABLE d_notes USING fts5(body, tokenize = 'trigram')"] : []),
     ]) await sql.raw(ddl).execute(t.db.kysely);
     expect(await listTables(t.db)).toEqual(['a_parent', 'audit_head', 'audit_log', 'b_child', 'c_pair', 'sessions', 'users']);
-    expect(await primaryKeyColumns(t.db, 'c_pair')).toEqual(['y', 'x']);
+    expect((await primaryKeys(t.db)).c_pair).toEqual(['y', 'x']);
 
     let n = 0;
     const fill = async () => {
@@ -85,5 +84,49 @@ describe.each(DIALECTS)('truncateAll on %s, with tables a later schema version a
       const notes = await sql`SELECT rowid FROM d_notes WHERE d_notes MATCH 'note'`.execute(t.db.kysely);
       expect(notes.rows).toEqual([]);
     }
+  });
+
+  it('empties tables whose foreign keys form a cycle', async () => {
+    t = await freshDb(dialect);
+    const ddl = dialect === 'postgres'
+      ? ['CREATE TABLE x_a (id INTEGER PRIMARY KEY, b_id INTEGER)', 'CREATE TABLE x_b (id INTEGER PRIMARY KEY, a_id INTEGER REFERENCES x_a (id))', 'ALTER TABLE x_a ADD FOREIGN KEY (b_id) REFERENCES x_b (id)']
+      : ['CREATE TABLE x_a (id INTEGER PRIMARY KEY, b_id INTEGER REFERENCES x_b (id))', 'CREATE TABLE x_b (id INTEGER PRIMARY KEY, a_id INTEGER REFERENCES x_a (id))'];
+    for (const d of ddl) await sql.raw(d).execute(t.db.kysely);
+    const empty = await snapshot(t.db);
+    await sql`INSERT INTO x_a (id, b_id) VALUES (1, NULL)`.execute(t.db.kysely);
+    await sql`INSERT INTO x_b (id, a_id) VALUES (1, 1)`.execute(t.db.kysely);
+    await sql`UPDATE x_a SET b_id = 1`.execute(t.db.kysely);
+    await makeUser(t.ctx());
+    await truncateAll(t.db);
+    expect(await snapshot(t.db)).toBe(empty);
+  });
+});
+
+describe.each(DIALECTS)('expectUnchanged on %s', (dialect) => {
+  const t = useTestDb(dialect);
+  const refusal = Object.assign(new Error('refused'), { exitCode: 4 });
+
+  it('passes a refusal that changed nothing but its audit entry', async () => {
+    await makeUser(t.ctx(), { role: 'admin', superAdmin: true, email: 'root@example.com' });
+    await expectUnchanged(t.db, () => setUserStatus(t.ctx(), 'root@example.com', 'suspend'), 4, 'refused');
+    await expectUnchanged(t.db, () => Promise.reject(refusal), 4, 'none');
+  });
+
+  it('fails on a changed row, a missing or extra audit entry, an entry that is not a refusal, or another exit code', async () => {
+    const u = await makeUser(t.ctx());
+    const changed = async () => {
+      await t.db.kysely.updateTable('users').set({ display_name: 'changed' }).where('id', '=', u.id).execute();
+      throw refusal;
+    };
+    const audited = async () => {
+      await makeUser(t.ctx());
+      await t.db.kysely.deleteFrom('users').where('email', '<>', u.email).execute();
+      throw refusal;
+    };
+    await expect(expectUnchanged(t.db, changed, 4, 'none')).rejects.toThrow();
+    await expect(expectUnchanged(t.db, () => Promise.reject(refusal), 4, 'refused')).rejects.toThrow();
+    await expect(expectUnchanged(t.db, audited, 4, 'none')).rejects.toThrow();
+    await expect(expectUnchanged(t.db, audited, 4, 'refused')).rejects.toThrow(); // an 'ok' entry
+    await expect(expectUnchanged(t.db, () => Promise.reject(refusal), 2, 'none')).rejects.toThrow();
   });
 });
