@@ -152,3 +152,16 @@ CREATE TABLE audit_head (
   last_hash TEXT NOT NULL
 );
 INSERT INTO audit_head (id, last_seq, last_hash) VALUES (1, 0, 'genesis');
+
+-- version: 2
+-- Sign-in policy: one row per setting that differs from its default (every key, type
+-- and default is in src/policy/registry.ts). A secret is stored sealed (AES-256-GCM,
+-- src/security/secrets.ts: "v1.<key id>.<iv>.<tag>.<ciphertext>"), never in `value`.
+CREATE TABLE settings (
+  key        TEXT PRIMARY KEY,
+  value      TEXT,
+  sealed     TEXT,
+  updated_at TEXT NOT NULL,
+  updated_by TEXT NOT NULL,
+  CHECK ((value IS NULL) <> (sealed IS NULL))
+);

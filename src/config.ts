@@ -27,6 +27,11 @@ export interface Config {
   readonly xdgDataHome: string | undefined;
   /** $USER, used when the OS has no passwd entry for us. */
   readonly user: string | undefined;
+  /** ACCTCTL_SECRET_KEY (base64, 32 bytes) and ACCTCTL_SECRET_KEY_FILE: the key for secrets at rest. */
+  readonly secretKey: string | undefined;
+  readonly secretKeyFile: string | undefined;
+  /** A variable named by the operator (`policy set KEY --from-env VAR`); empty = unset. */
+  variable(name: string): string | undefined;
 }
 
 /** Reads `90`, `90s`, `500ms`, `2m` into milliseconds. */
@@ -88,5 +93,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     home: env.HOME,
     xdgDataHome: env.XDG_DATA_HOME,
     user: nonEmpty(env.USER),
+    secretKey: nonEmpty(env.ACCTCTL_SECRET_KEY),
+    secretKeyFile: nonEmpty(env.ACCTCTL_SECRET_KEY_FILE),
+    variable: (name: string) => nonEmpty(env[name]),
   });
 }

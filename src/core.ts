@@ -4,7 +4,8 @@
  * error here, and the CLI imports core code only through this file (scripts/bundle.mjs
  * refuses anything else), so no import can silently become undefined.
  */
-export { connect, defaultDbPath, redactUrl, urlSecrets, type Database, type ConnectOptions } from './db/connect.js';
+export { connect, defaultDbPath, parseDbUrl, redactUrl, urlSecrets, type Database, type ConnectOptions } from './db/connect.js';
+export { openSecretBox, generateKey, encodeKey, SecretBox, rotationPlan, writeKeyFileAtomically, type KeySource } from './security/secrets.js';
 export { describeDbError, scrubSecrets } from './db/errors.js';
 export { migrate, schemaStatus, plannedMigration, assertSchemaCurrent, currentVersion, latestVersion, newDatabaseStatus } from './db/migrate.js';
 export { DEFAULT_PASSWORD_POLICY } from './security/passwords.js';
@@ -20,3 +21,9 @@ export {
   type CreatedUser, type UserView, type UserDetail,
 } from './services/users.js';
 export { initialize, checkFirstAdmin, type InitResult } from './services/setup.js';
+export {
+  showPolicy, getSetting, setPolicy, previewPolicy, exportPolicy, importPolicy, documentInputs, checkPolicy, confirmationReasons,
+  type SettingView, type SettingInput, type SettingChange, type Finding, type PolicyDocument,
+} from './services/policy.js';
+export { rotateSecrets, type RotationResult } from './services/secrets.js';
+export { settingByKey, SECTIONS } from './policy/registry.js';

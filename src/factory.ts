@@ -21,6 +21,7 @@ export interface GlobalOptions {
   dryRun: boolean;
   quiet: boolean;
   color: boolean;
+  secretKeyFile?: string | undefined;
 }
 
 /** Replaces a verb's run function in tests: argv → options, no database (gh's runF). */
@@ -41,6 +42,8 @@ export type DbMode = 'read' | 'write' | 'create';
 
 export interface ContextOptions {
   mode?: DbMode;
+  /** Create the key file beside an SQLite database when there is none (init). */
+  createSecretKey?: boolean;
   /** Refuse a schema that is not current (default). */
   checkSchema?: boolean;
   beforeCommit?: ServiceContext['beforeCommit'];
@@ -122,13 +125,29 @@ export class Factory {
     const reason = this.options.reason === undefined ? undefined : core.validReason(this.options.reason);
     const db = await this.db({ mode: opts.mode, checkSchema: opts.checkSchema });
     const cost = this.config.bcryptCost;
+    const url = await this.dbUrl();
+    let box: import('./core.js').SecretBox | undefined;
+    const secretBox = () => {
+      box ??= core.openSecretBox({
+        envKey: this.config.secretKey,
+        envKeyFile: this.config.secretKeyFile,
+        optionKeyFile: this.options.secretKeyFile,
+        dbTarget: core.parseDbUrl(url),
+        create: opts.createSecretKey === true,
+      });
+      return box;
+    };
+    // init (and db migrate) make the key file beside a new SQLite database; PostgreSQL's
+    // key comes from the environment or --secret-key-file, when a secret is first set.
+    if (opts.createSecretKey && !this.options.dryRun && core.parseDbUrl(url).dialect === 'sqlite') secretBox();
     return core.makeContext(db, {
+      secretBox,
       now: this.clock,
       actor,
       actorIp: this.config.actorIp,
       reason,
       dryRun: this.options.dryRun,
-      passwordPolicy: { ...core.DEFAULT_PASSWORD_POLICY, ...(cost === undefined ? {} : { bcryptCost: cost }) },
+      passwordPolicy: cost === undefined ? undefined : { bcryptCost: cost },
       beforeCommit: opts.beforeCommit,
     });
   }

@@ -13,6 +13,8 @@ import { registerInit } from './commands/init.js';
 import { registerDb } from './commands/db/index.js';
 import { registerAudit } from './commands/audit/index.js';
 import { registerUser } from './commands/user/index.js';
+import { registerPolicy } from './commands/policy/index.js';
+import { registerSecrets } from './commands/secrets/index.js';
 
 export const VERSION = '0.1.0';
 
@@ -25,6 +27,8 @@ const GROUPS: Record<string, { summary: string; register: (program: Command, f: 
   db: { summary: 'The database: migrate the schema, show its status', register: registerDb },
   audit: { summary: 'The audit log: list entries, verify the hash chain, print an anchor', register: registerAudit },
   user: { summary: 'Platform users: create, list, show, edit, role, suspend, activate, deactivate, delete', register: registerUser },
+  policy: { summary: 'Sign-in policy: show, get, set, unset, export, import, diff, check', register: registerPolicy },
+  secrets: { summary: 'Secrets at rest: rotate the key', register: registerSecrets },
 };
 
 /** The first command word in argv, skipping the program's options and their values. */
@@ -40,6 +44,7 @@ function commandWord(program: Command, argv: readonly string[]): string | undefi
 }
 
 interface RawGlobals {
+  secretKeyFile?: string;
   db?: string;
   output: string;
   json?: boolean;
@@ -78,6 +83,7 @@ export function buildProgram(
     .addOption(new Option('--dry-run', 'check everything and report what would change, change nothing'))
     .addOption(new Option('-q, --quiet', 'no messages on stderr, only results and errors'))
     .addOption(new Option('--no-color', 'no colour (also off when stdout is not a terminal or NO_COLOR is set)'))
+    .addOption(new Option('--secret-key-file <file>', 'the key for secrets at rest (env ACCTCTL_SECRET_KEY or ACCTCTL_SECRET_KEY_FILE; default: acctctl.key beside an SQLite database)'))
     .showSuggestionAfterError()
     .configureHelp({ showGlobalOptions: true })
     .exitOverride()
@@ -136,6 +142,7 @@ Exit codes: 0 ok, 1 failure, 2 usage/invalid input, 3 not found, 4 refused, 5 co
       dryRun: Boolean(o.dryRun),
       quiet: Boolean(o.quiet),
       color: o.color !== false && !(config?.noColor ?? false),
+      secretKeyFile: o.secretKeyFile,
     });
   });
   return program;

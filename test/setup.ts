@@ -18,7 +18,7 @@ import { makeContext, type ServiceContext } from '../src/services/context.js';
 export type DialectName = 'sqlite' | 'postgres';
 export const DIALECTS: DialectName[] = process.env.ACCTCTL_TEST_PG_URL ? ['sqlite', 'postgres'] : ['sqlite'];
 
-export const TEST_POLICY = { minLength: 12, bcryptCost: 4 };
+export const TEST_POLICY = { bcryptCost: 4 };
 
 export interface TestDb {
   db: Database;

@@ -45,7 +45,7 @@ export async function runInit(f: Factory, opts: InitOptions): Promise<void> {
   const out = f.output;
   type Init = import('../core.js').InitResult;
   const { DatabaseMissingError } = await import('../errors.js');
-  const ctx = await f.context({ mode: f.options.dryRun ? 'read' : 'create', checkSchema: false }).catch(async (err: unknown) => {
+  const ctx = await f.context({ mode: f.options.dryRun ? 'read' : 'create', checkSchema: false, createSecretKey: true }).catch(async (err: unknown) => {
     if (!(f.options.dryRun && err instanceof DatabaseMissingError)) throw err;
     // A dry run creates nothing: check the input and report what init would do to a new database.
     const { newDatabaseStatus, checkFirstAdmin } = await import('../core.js');

@@ -73,6 +73,16 @@ export interface AuditHeadTable {
   last_hash: string;
 }
 
+export interface SettingsTable {
+  key: string;
+  /** JSON of a non-secret value. */
+  value: string | null;
+  /** A sealed secret (src/security/secrets.ts). */
+  sealed: string | null;
+  updated_at: IsoTime;
+  updated_by: string;
+}
+
 export interface SchemaMigrationsTable {
   version: number;
   applied_at: IsoTime;
@@ -83,6 +93,7 @@ export interface DB {
   sessions: SessionsTable;
   audit_log: AuditLogTable;
   audit_head: AuditHeadTable;
+  settings: SettingsTable;
   schema_migrations: SchemaMigrationsTable;
 }
 

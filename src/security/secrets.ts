@@ -344,3 +344,9 @@ function aad(context: string): Buffer {
 export function reseal(sealed: string, context: string, from: SecretBox, to: SecretBox): string {
   return to.seal(from.open(sealed, context), context);
 }
+
+/** Resolves the key and wraps it: what a command's context calls on first use of a secret. */
+export function openSecretBox(opts: ResolveKeyOptions): SecretBox {
+  const { key, source } = resolveSecretKey(opts);
+  return new SecretBox(key, source);
+}

@@ -1,5 +1,7 @@
 import type { Database } from '../db/connect.js';
-import { DEFAULT_PASSWORD_POLICY, type PasswordPolicy } from '../security/passwords.js';
+import type { PasswordPolicy } from '../security/passwords.js';
+import type { SecretBox } from '../security/secrets.js';
+import type { Policy } from './policy.js';
 import { guardDb, type MutationOutcome } from './unit-of-work.js';
 
 /** Who acts: the local operator (full rights) or a platform user named by --actor. */
@@ -15,7 +17,15 @@ export interface ServiceContext {
   reason?: string | undefined;
   /** Run every check and compute every change, then roll back. */
   dryRun: boolean;
-  passwordPolicy: PasswordPolicy;
+  /**
+   * Overrides of the stored password policy: ACCTCTL_BCRYPT_COST for tests and seeding.
+   * Everything else comes from the database (policyOf).
+   */
+  passwordPolicy?: Partial<PasswordPolicy> | undefined;
+  /** The effective policy, read once and shared by every copy of this context. */
+  policyCache: { policy?: Policy };
+  /** The secret key, resolved on first use (throws SecretKeyError saying where it looked). */
+  secretBox?: (() => SecretBox) | undefined;
   /**
    * Called with a mutation's outcome inside its transaction, just before it commits.
    * If it throws (say a one-time password could not be written out), nothing commits.
@@ -31,7 +41,9 @@ export function makeContext(db: Database, overrides: Partial<Omit<ServiceContext
     actorIp: overrides.actorIp ?? 'local',
     reason: overrides.reason,
     dryRun: overrides.dryRun ?? false,
-    passwordPolicy: overrides.passwordPolicy ?? DEFAULT_PASSWORD_POLICY,
+    passwordPolicy: overrides.passwordPolicy,
+    policyCache: overrides.policyCache ?? {},
+    secretBox: overrides.secretBox,
     beforeCommit: overrides.beforeCommit,
   };
 }

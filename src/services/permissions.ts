@@ -47,7 +47,7 @@ export function assertActorActive(actor: Actor): void {
 }
 
 /** The actions permissions are decided for. */
-export type Action = 'user.read' | 'user.manage' | 'audit.read' | 'session.manage' | 'db.migrate';
+export type Action = 'user.read' | 'user.manage' | 'audit.read' | 'session.manage' | 'db.migrate' | 'policy.read' | 'policy.write';
 
 /** What the action is about, when that matters (a super admin target needs a super admin). */
 export interface PermissionTarget {
@@ -59,6 +59,10 @@ export interface PermissionTarget {
 export function denial(actor: Actor, action: Action, target: PermissionTarget = {}): string | null {
   if (actor.kind === 'operator') return null;
   switch (action) {
+    case 'policy.write':
+      return actor.role === 'admin' && actor.superAdmin ? null : `actor ${actor.label} is not a super admin: only super admins may change the policy`;
+    case 'policy.read':
+      return actor.role === 'admin' ? null : `actor ${actor.label} has role ${actor.role}: only admins may read the policy`;
     case 'db.migrate':
       return actor.role === 'admin' && actor.superAdmin && actor.status === 'active' ? null : `actor ${actor.label} is not an active super admin: only super admins may migrate the schema`;
     case 'user.read':

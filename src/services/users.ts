@@ -17,6 +17,7 @@ import { isoNow, type ServiceContext } from './context.js';
 import { checkLimit, decodeCursor, encodeCursor, iterateBatches, pageOf, type Page } from './paging.js';
 import { assertCan, type Actor } from './permissions.js';
 import { countActiveSessions, revokeUserSessionsTx } from './sessions.js';
+import { passwordPolicyOf } from './policy.js';
 import { getUserRow } from './user-lookup.js';
 import { authorizeRead, mutate, reader, type MutationOutcome, type UnitOfWork } from './unit-of-work.js';
 import { normalizeEmail, printable, validateUserInputOrThrow, validRole, validSearch, validStatus } from './validate.js';
@@ -222,9 +223,10 @@ export async function prepareNewUser(ctx: ServiceContext, input: CreateUserInput
   const fields = validateUserInputOrThrow(input, 'create') as NewUser['fields'];
   if (input.password !== undefined && input.generatePassword) throw new UsageError('give either a password or --generate-password, not both');
   const password = input.generatePassword ? generatePassword() : input.password;
-  if (password !== undefined) checkPassword(password, ctx.passwordPolicy);
+  const policy = await passwordPolicyOf(ctx);
+  if (password !== undefined) checkPassword(password, policy);
   // bcrypt is slow on purpose and must not hold the write lock.
-  const passwordHash = password === undefined ? null : await hashPassword(password, ctx.passwordPolicy.bcryptCost);
+  const passwordHash = password === undefined ? null : await hashPassword(password, policy.bcryptCost);
   return {
     fields,
     passwordHash,

@@ -142,7 +142,7 @@ describe('databases', () => {
     }
     const dryInit = await run(['--dry-run', 'init', '-o', 'json'], { db: missing });
     expect(dryInit.code).toBe(0);
-    expect(JSON.parse(dryInit.stdout)).toMatchObject({ schema_version: 0, applied_versions: [1], dry_run: true });
+    expect(JSON.parse(dryInit.stdout)).toMatchObject({ schema_version: 0, applied_versions: [1, 2], dry_run: true });
     expect((await run(['--dry-run', 'db', 'migrate'], { db: missing })).code).toBe(0);
     expect(existsSync(join(dir, 'no'))).toBe(false);
     expect((await run(['db', 'migrate'], { db: missing })).code).toBe(0);
