@@ -72,7 +72,7 @@ export function buildProgram(
 ): Command {
   const program = new Command('acctctl');
   program
-    .description('Administer the accounts of a hosting or SaaS platform: users, audit log and database.')
+    .description('Administer the accounts of a hosting or SaaS platform: users, sign-in policy, audit log and database.')
     .version(VERSION, '-V, --version')
     .addOption(new Option('--db <url>', 'database: a file path, sqlite:PATH or postgres://… (env ACCTCTL_DB; default ~/.local/share/acctctl/acctctl.db)'))
     .addOption(new Option('-o, --output <format>', 'output format: table, json, ndjson or csv').default('table'))
