@@ -165,3 +165,51 @@ CREATE TABLE settings (
   updated_by TEXT NOT NULL,
   CHECK ((value IS NULL) <> (sealed IS NULL))
 );
+
+-- version: 3
+-- Sign-in core. Sessions get a public id (ses_…) for operators: the token is returned
+-- once, only its SHA-256 is stored. Every single-use token (password reset, email
+-- verification) is bound to one user and one purpose and consumed atomically.
+ALTER TABLE users ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0;
+-- The last TOTP time step accepted: a code must be for a newer step (no replay).
+ALTER TABLE users ADD COLUMN totp_last_step BIGINT;
+ALTER TABLE sessions ADD COLUMN public_id TEXT;
+-- Who impersonates: a user (impersonator_id) or the local operator (its label).
+ALTER TABLE sessions ADD COLUMN impersonator TEXT;
+CREATE UNIQUE INDEX sessions_public_id ON sessions (public_id);
+CREATE INDEX sessions_expires ON sessions (expires_at);
+
+CREATE TABLE login_history (
+  id          {{id}},
+  user_id     BIGINT REFERENCES users (id) ON DELETE CASCADE,
+  -- what was typed (bounded), for failures against unknown accounts
+  identifier  TEXT NOT NULL,
+  at          TEXT NOT NULL COLLATE {{text_sort}},
+  ip          TEXT,
+  user_agent  TEXT,
+  method      TEXT NOT NULL CHECK (method IN ('password', 'totp', 'recovery_code', 'impersonation')),
+  success     INTEGER NOT NULL CHECK (success IN (0, 1)),
+  reason      TEXT
+);
+CREATE INDEX login_history_user ON login_history (user_id, at);
+CREATE INDEX login_history_at ON login_history (at);
+
+CREATE TABLE tokens (
+  id          {{id}},
+  user_id     BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  purpose     TEXT NOT NULL CHECK (purpose IN ('password_reset', 'email_verification')),
+  token_hash  TEXT NOT NULL UNIQUE,
+  created_at  TEXT NOT NULL,
+  expires_at  TEXT NOT NULL,
+  consumed_at TEXT,
+  created_by  TEXT NOT NULL
+);
+CREATE INDEX tokens_user ON tokens (user_id, purpose);
+
+CREATE TABLE recovery_codes (
+  id        {{id}},
+  user_id   BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  code_hash TEXT NOT NULL,
+  used_at   TEXT
+);
+CREATE INDEX recovery_codes_user ON recovery_codes (user_id);

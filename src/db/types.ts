@@ -1,5 +1,5 @@
 import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
-import type { AuditOutcome, Role, SessionKind, UserStatus } from '../domain/enums.js';
+import type { AuditOutcome, LoginMethod, Role, SessionKind, TokenPurpose, UserStatus } from '../domain/enums.js';
 
 /** Times are ISO-8601 UTC strings with milliseconds on both engines (see schema.sql). */
 export type IsoTime = string;
@@ -33,6 +33,8 @@ export interface UsersTable {
   created_at: IsoTime;
   updated_at: IsoTime;
   search_text: Generated<string>;
+  must_change_password: Generated<number>;
+  totp_last_step: number | null;
 }
 
 export interface SessionsTable {
@@ -47,6 +49,38 @@ export interface SessionsTable {
   last_seen_at: IsoTime | null;
   expires_at: IsoTime;
   revoked_at: IsoTime | null;
+  public_id: string | null;
+  impersonator: string | null;
+}
+
+export interface LoginHistoryTable {
+  id: Generated<number>;
+  user_id: number | null;
+  identifier: string;
+  at: IsoTime;
+  ip: string | null;
+  user_agent: string | null;
+  method: LoginMethod;
+  success: number;
+  reason: string | null;
+}
+
+export interface TokensTable {
+  id: Generated<number>;
+  user_id: number;
+  purpose: TokenPurpose;
+  token_hash: string;
+  created_at: IsoTime;
+  expires_at: IsoTime;
+  consumed_at: IsoTime | null;
+  created_by: string;
+}
+
+export interface RecoveryCodesTable {
+  id: Generated<number>;
+  user_id: number;
+  code_hash: string;
+  used_at: IsoTime | null;
 }
 
 export interface AuditLogTable {
@@ -94,6 +128,9 @@ export interface DB {
   audit_log: AuditLogTable;
   audit_head: AuditHeadTable;
   settings: SettingsTable;
+  login_history: LoginHistoryTable;
+  tokens: TokensTable;
+  recovery_codes: RecoveryCodesTable;
   schema_migrations: SchemaMigrationsTable;
 }
 

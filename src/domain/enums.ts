@@ -25,3 +25,11 @@ export type UserSort = (typeof USER_SORTS)[number];
 export function isOneOf<const T extends string>(values: readonly T[], value: unknown): value is T {
   return typeof value === 'string' && (values as readonly string[]).includes(value);
 }
+
+/** How a sign-in attempt proved itself (login_history.method). */
+export const LOGIN_METHODS = ['password', 'totp', 'recovery_code', 'impersonation'] as const;
+export type LoginMethod = (typeof LOGIN_METHODS)[number];
+
+/** What a single-use token is for (tokens.purpose): one token, one user, one purpose. */
+export const TOKEN_PURPOSES = ['password_reset', 'email_verification'] as const;
+export type TokenPurpose = (typeof TOKEN_PURPOSES)[number];

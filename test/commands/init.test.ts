@@ -2,6 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import { existsSync, writeFileSync } from 'node:fs';
 import { useCommandDb } from './harness.js';
+import { schemaVersions } from '../../src/db/migrate.js';
+
+const ALL_VERSIONS = schemaVersions().map((v) => v.version);
 
 const cli = useCommandDb({ migrated: false });
 const { run, init } = cli;
@@ -23,7 +26,7 @@ describe('init and db', () => {
     const r = await run(['init', '--admin-email', 'root@example.com', '--admin-password-stdin', '-o', 'json'], { stdin: 'a long enough password\n' });
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout);
-    expect(doc).toMatchObject({ dialect: 'sqlite', schema_version: 2, applied_versions: [1, 2], admin: { email: 'root@example.com', role: 'admin', super_admin: true } });
+    expect(doc).toMatchObject({ dialect: 'sqlite', schema_version: ALL_VERSIONS.length, applied_versions: ALL_VERSIONS, admin: { email: 'root@example.com', role: 'admin', super_admin: true } });
     expect(doc.generated_password).toBeUndefined();
   });
 
@@ -35,7 +38,7 @@ describe('init and db', () => {
     expect(existsSync(cli.url)).toBe(false);
     writeFileSync(cli.url, ''); // an empty database (as a new PostgreSQL database would be)
     const status = await run(['db', 'status', '-o', 'json']);
-    expect(JSON.parse(status.stdout)).toMatchObject({ schema_version: 0, pending_versions: [1, 2], up_to_date: false });
+    expect(JSON.parse(status.stdout)).toMatchObject({ schema_version: 0, pending_versions: ALL_VERSIONS, up_to_date: false });
     const list = await run(['user', 'list']);
     expect(list.code).toBe(1);
     expect(list.stderr).toContain('not initialised: run `acctctl init`');
@@ -43,8 +46,8 @@ describe('init and db', () => {
 
   it('db migrate --dry-run changes nothing; db migrate is idempotent', async () => {
     const dry = await run(['db', 'migrate', '--dry-run', '-o', 'json']);
-    expect(JSON.parse(dry.stdout)).toMatchObject({ applied_versions: [], pending_versions: [1, 2], dry_run: true });
-    expect(JSON.parse((await run(['db', 'migrate', '-o', 'json'])).stdout).applied_versions).toEqual([1, 2]);
+    expect(JSON.parse(dry.stdout)).toMatchObject({ applied_versions: [], pending_versions: ALL_VERSIONS, dry_run: true });
+    expect(JSON.parse((await run(['db', 'migrate', '-o', 'json'])).stdout).applied_versions).toEqual(ALL_VERSIONS);
     expect(JSON.parse((await run(['db', 'migrate', '-o', 'json'])).stdout).applied_versions).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { AUDIT_OUTCOMES, ROLES, SESSION_KINDS, USER_STATUSES, isOneOf } from '../../src/domain/enums.js';
+import { AUDIT_OUTCOMES, LOGIN_METHODS, ROLES, SESSION_KINDS, TOKEN_PURPOSES, USER_STATUSES, isOneOf } from '../../src/domain/enums.js';
 
 /** Every `col … CHECK (col IN ('a', 'b'))` of schema.sql as table.col → values (the last version wins). */
 function schemaEnums(): Map<string, string[]> {
@@ -20,6 +20,8 @@ const ENUMS: Record<string, readonly string[]> = {
   'users.status': USER_STATUSES,
   'sessions.kind': SESSION_KINDS,
   'audit_log.outcome': AUDIT_OUTCOMES,
+  'login_history.method': LOGIN_METHODS,
+  'tokens.purpose': TOKEN_PURPOSES,
 };
 
 describe('enums', () => {
