@@ -25,5 +25,5 @@ export {
   showPolicy, getSetting, setPolicy, previewPolicy, exportPolicy, importPolicy, documentInputs, checkPolicy, confirmationReasons,
   type SettingView, type SettingInput, type SettingChange, type Finding, type PolicyDocument,
 } from './services/policy.js';
-export { rotateSecrets, type RotationResult } from './services/secrets.js';
+export { rotateSecrets, hasSealedSecrets, type RotationResult } from './services/secrets.js';
 export { settingByKey, SECTIONS } from './policy/registry.js';

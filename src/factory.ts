@@ -127,19 +127,27 @@ export class Factory {
     const cost = this.config.bcryptCost;
     const url = await this.dbUrl();
     let box: import('./core.js').SecretBox | undefined;
-    const secretBox = () => {
+    const secretBox = (o: { fresh?: boolean } = {}) => {
+      if (o.fresh) box = undefined;
       box ??= core.openSecretBox({
         envKey: this.config.secretKey,
         envKeyFile: this.config.secretKeyFile,
         optionKeyFile: this.options.secretKeyFile,
         dbTarget: core.parseDbUrl(url),
-        create: opts.createSecretKey === true,
+        create: createKey,
       });
       return box;
     };
+    let createKey = false;
     // init (and db migrate) make the key file beside a new SQLite database; PostgreSQL's
     // key comes from the environment or --secret-key-file, when a secret is first set.
-    if (opts.createSecretKey && !this.options.dryRun && core.parseDbUrl(url).dialect === 'sqlite') secretBox();
+    // init and db migrate make the key file beside an SQLite database that holds no secret
+    // yet; with secrets stored, a missing key is an error, never silently a new key.
+    if (opts.createSecretKey && !this.options.dryRun && core.parseDbUrl(url).dialect === 'sqlite' && !(await core.hasSealedSecrets(db))) {
+      createKey = true;
+      secretBox();
+      createKey = false;
+    }
     return core.makeContext(db, {
       secretBox,
       now: this.clock,

@@ -181,7 +181,11 @@ export function parseSetting(spec: SettingSpec, input: string | unknown, from: S
     case 'string': {
       if (t === '') return fail(key, `must not be empty (expected ${describeAllowed(spec)})`);
       const r = validText(t, key, STRING_MAX);
-      return r.ok ? r : refuse();
+      if (!r.ok) return refuse();
+      if (key === 'smtp.host' && !/^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])$/.test(r.value)) {
+        return fail(key, `"${cut(t)}" is not a host name or [IP address]`);
+      }
+      return r;
     }
   }
 }
@@ -248,10 +252,13 @@ function parseUrl(spec: SettingSpec, t: string): Result<SettingValue> {
     // The message must not repeat the user or password.
     return fail(key, `"${cut(`${url.protocol}//…@${url.host}${url.pathname}`)}" has a user or password in it (expected ${allowed})`);
   }
-  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '' || /[\s\\]/u.test(t)) {
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '' || /[\s\\]/u.test(t) || !/^https?:\/\//i.test(t)) {
     return fail(key, `"${cut(t)}" is not ${allowed}`);
   }
-  return ok(t);
+  // A base for links: no query or fragment to append to.
+  if (url.search !== '' || url.hash !== '') return fail(key, `"${cut(t)}" has a query or fragment (expected ${allowed}, without ?… or #…)`);
+  // Stored in the URL's own normal form: scheme and host lower case, IDNA host, no default port.
+  return ok(url.href.replace(/\/$/, url.pathname === '/' && !t.endsWith('/') ? '' : '/'));
 }
 
 /** `addr@x.example`, `Name <addr@x.example>` or `"Name, Inc." <addr@x.example>`. */

@@ -16,7 +16,7 @@ import {
   statSync,
   unlinkSync,
   writeSync,
-} from 'node:fs';
+ realpathSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { AcctError } from '../errors.js';
 
@@ -237,7 +237,13 @@ function syncDir(dir: string): void {
  */
 export function writeKeyFileAtomically(path: string, key: Buffer): void {
   checkKeyLength(key, path);
-  const target = resolve(path);
+  // A symlinked key file (a mounted secret) is rewritten where it points, not replaced by a plain file.
+  let target = resolve(path);
+  try {
+    target = realpathSync(target);
+  } catch {
+    /* not there yet: write it here */
+  }
   const dir = dirname(target);
   let owner: { uid: number; gid: number } | undefined;
   try {

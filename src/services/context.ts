@@ -24,8 +24,12 @@ export interface ServiceContext {
   passwordPolicy?: Partial<PasswordPolicy> | undefined;
   /** The effective policy, read once and shared by every copy of this context. */
   policyCache: { policy?: Policy };
-  /** The secret key, resolved on first use (throws SecretKeyError saying where it looked). */
-  secretBox?: (() => SecretBox) | undefined;
+  /**
+   * The secret key, resolved on first use (throws SecretKeyError saying where it
+   * looked). `fresh` reads it again: sealing happens under the write lock, after a
+   * concurrent rotation may have replaced the key.
+   */
+  secretBox?: ((opts?: { fresh?: boolean }) => SecretBox) | undefined;
   /**
    * Called with a mutation's outcome inside its transaction, just before it commits.
    * If it throws (say a one-time password could not be written out), nothing commits.

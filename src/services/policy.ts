@@ -136,7 +136,19 @@ export async function showPolicy(ctx: ServiceContext, opts: { section?: string |
 export async function getSetting(ctx: ServiceContext, key: string): Promise<SettingView> {
   const spec = specOrThrow(key);
   await authorizeRead(ctx, 'policy.get', (a) => assertCan(a, 'policy.read'));
-  return viewOf(spec, await policyOf(ctx), ctx.secretBox);
+  const policy = await policyOf(ctx);
+  const sealed = spec.secret ? policy.sealedValue(key) : undefined;
+  // Asked for one secret with a key at hand: a wrong key is an error, not a mask.
+  if (sealed !== undefined && ctx.secretBox) {
+    let box: SecretBox | undefined;
+    try {
+      box = ctx.secretBox();
+    } catch {
+      box = undefined; // no key at all: masked, as reading works without one
+    }
+    if (box) return { ...viewOf(spec, policy), value: maskSecret(box.open(sealed, key)) };
+  }
+  return viewOf(spec, policy, ctx.secretBox);
 }
 
 /** A secret setting in clear, for the services that use it (mail, identity providers). */
@@ -168,7 +180,10 @@ interface CheckedChange {
 }
 
 /** Validates every change first and reports every bad key and value at once. */
+const MAX_INPUTS = 1000;
+
 export function checkChanges(inputs: SettingInput[]): CheckedChange[] {
+  if (inputs.length > MAX_INPUTS) throw new ValidationError('file', `${inputs.length} settings: more than the ${MAX_INPUTS} a policy can have`);
   const errors: { field: string; message: string }[] = [];
   const out: CheckedChange[] = [];
   const seen = new Set<string>();
@@ -276,7 +291,7 @@ async function writeSetting(uow: UnitOfWork, spec: SettingSpec, after: SettingVa
   await trx.deleteFrom('settings').where('key', '=', spec.key).execute();
   if (!atDefault) {
     const row = spec.secret
-      ? { key: spec.key, value: null, sealed: sealWith(ctx, spec.key, String(after)) }
+      ? { key: spec.key, value: null, sealed: await sealWith(uow, spec.key, String(after)) }
       : { key: spec.key, value: JSON.stringify(after), sealed: null };
     await trx.insertInto('settings').values({ ...row, updated_at: isoNow(ctx), updated_by: uow.actor.label }).execute();
   }
@@ -287,9 +302,14 @@ async function writeSetting(uow: UnitOfWork, spec: SettingSpec, after: SettingVa
   await uow.record(atDefault ? 'policy.unset' : 'policy.set', target, changes);
 }
 
-function sealWith(ctx: ServiceContext, key: string, plain: string): string {
+/** Seals under the key as it is now (read again under the lock) and the one the stored secrets use. */
+async function sealWith(uow: UnitOfWork, key: string, plain: string): Promise<string> {
+  const { ctx } = uow;
   if (!ctx.secretBox) throw new UsageError(`${key} is a secret and no secret key is configured (ACCTCTL_SECRET_KEY, --secret-key-file, or the key file beside the database)`, { field: key });
-  return ctx.secretBox().seal(plain, key);
+  const box = ctx.secretBox({ fresh: true });
+  const { assertSameKey } = await import('./secrets.js');
+  await assertSameKey(uow.trx, box);
+  return box.seal(plain, key);
 }
 
 export interface PolicyChangeResult {
@@ -340,8 +360,11 @@ export async function afterChange<T>(ctx: ServiceContext, run: Promise<T>): Prom
 }
 
 /** What setting these values would change, without changing anything (for confirmation and `policy diff`). */
-export async function previewPolicy(ctx: ServiceContext, inputs: SettingInput[]): Promise<{ changes: SettingChange[]; confirm: string[] }> {
-  await authorizeRead(ctx, 'policy.diff', (a) => assertCan(a, 'policy.read'));
+export async function previewPolicy(ctx: ServiceContext, inputs: SettingInput[], opts: { forChange?: boolean } = {}): Promise<{ changes: SettingChange[]; confirm: string[] }> {
+  // Before a change: the change's permission, refused (and audited as that change) before any question.
+  if (opts.forChange) await authorizeRead(ctx, 'policy.set', (a) => assertCan(a, 'policy.write'));
+  else await authorizeRead(ctx, 'policy.diff', (a) => assertCan(a, 'policy.read'));
+  if (inputs.length > MAX_INPUTS) throw new ValidationError('file', `${inputs.length} settings: more than the ${MAX_INPUTS} a policy can have`);
   const changes = checkChanges(inputs);
   const policy = await policyOf(ctx);
   const plan = planChanges(policy, changes, ctx.secretBox);
@@ -427,13 +450,13 @@ export async function checkPolicy(ctx: ServiceContext): Promise<Finding[]> {
   const out: Finding[] = [];
   const add = (level: Finding['level'], code: string, message: string, fix: string) => out.push({ level, code, message, fix });
 
-  const smtp = p.get('smtp.host') !== null;
+  const smtp = p.get('smtp.host') !== null && p.get('smtp.from') !== null;
   const mailNeeded = p.get('registration.email_verification') || p.get('registration.public');
   if (p.get('registration.public') && !p.get('registration.email_verification')) {
     add('error', 'open-registration-unverified', 'public registration is open without email verification: anyone can sign up with any address', 'acctctl policy set registration.email_verification true');
   }
   if (!smtp) {
-    add(mailNeeded ? 'warning' : 'info', 'smtp-unset', 'SMTP is not configured: verification, invitation and reset emails stay queued', 'acctctl policy set smtp.host HOST smtp.from "Name <addr>" (and smtp.password --stdin)');
+    add(mailNeeded ? 'warning' : 'info', 'smtp-unset', 'SMTP is not configured (smtp.host and smtp.from): verification, invitation and reset emails stay queued', 'acctctl policy set smtp.host HOST smtp.from "Name <addr>" (and smtp.password --stdin)');
   }
   const admins = await db.selectFrom('users').select(['two_factor_enabled_at', 'password_hash']).where('role', '=', 'admin').where('status', '=', 'active').execute();
   const without2fa = admins.filter((a) => a.two_factor_enabled_at === null).length;
@@ -446,8 +469,8 @@ export async function checkPolicy(ctx: ServiceContext): Promise<Finding[]> {
   if (usable <= 1) add('warning', 'single-admin', `${usable} active admin can sign in: losing that account locks everyone out`, 'acctctl user create --email … --role admin --generate-password');
   if (p.get('security.lockout_threshold') === 0) add('warning', 'lockout-disabled', 'failed sign-ins never lock an account (password guessing is unthrottled)', 'acctctl policy set security.lockout_threshold 5');
   const base = p.get('app.base_url');
-  if (base === null) add('warning', 'base-url-unset', 'app.base_url is unset: emailed links cannot be built', 'acctctl policy set app.base_url https://accounts.example.com');
-  else if (!String(base).startsWith('https://')) add('error', 'base-url-not-https', `app.base_url ${String(base)} is not https: emailed tokens would travel in clear`, 'acctctl policy set app.base_url https://…');
+  if (base === null) add(mailNeeded ? 'warning' : 'info', 'base-url-unset', 'app.base_url is unset: emailed links cannot be built', 'acctctl policy set app.base_url https://accounts.example.com');
+  else if (!/^https:\/\//i.test(String(base))) add(mailNeeded ? 'error' : 'warning', 'base-url-not-https', `app.base_url ${String(base)} is not https: emailed tokens would travel in clear`, 'acctctl policy set app.base_url https://…');
   if (Number(p.get('security.session_lifetime')) > THIRTY_DAYS) {
     add('warning', 'long-sessions', 'sessions last longer than 30 days', 'acctctl policy set security.session_lifetime 14d');
   }
@@ -460,5 +483,6 @@ export async function passwordPolicyOf(ctx: ServiceContext): Promise<PasswordPol
   return {
     minLength: ctx.passwordPolicy?.minLength ?? p.get('password.min_length'),
     bcryptCost: ctx.passwordPolicy?.bcryptCost ?? p.get('password.bcrypt_cost'),
+    blockCommon: ctx.passwordPolicy?.blockCommon ?? p.get('password.block_common'),
   };
 }

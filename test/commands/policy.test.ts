@@ -1,6 +1,6 @@
 /** The policy and secrets verbs on the command line (SQLite; the services run on both engines in test/services). */
 import { describe, expect, it } from 'vitest';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { useCommandDb } from './harness.js';
 
@@ -145,5 +145,72 @@ describe('policy commands', () => {
     expect((await run(['--actor', 'admin@example.com', 'policy', 'set', 'app.name', 'X'])).code).toBe(4);
     expect((await run(['--actor', 'plain@example.com', 'policy', 'show'])).code).toBe(4);
     expect((await run(['--actor', 'root@example.com', 'policy', 'set', 'app.name', 'X'])).code).toBe(0);
+  });
+});
+
+describe('policy review findings', () => {
+  it('never seals under a key other than the stored secrets\' key, and never makes a new key over stored secrets', async () => {
+    await init();
+    const keyFile = join(dirname(cli.url), 'acctctl.key');
+    expect((await run(['policy', 'set', 'smtp.password', '--stdin'], { stdin: SECRET })).code).toBe(0);
+    const other = Buffer.alloc(32, 9).toString('base64');
+    const wrong = await run(['policy', 'set', 'registration.turnstile_secret', '--stdin'], { stdin: 'Turnstile-S3cret', env: { ACCTCTL_SECRET_KEY: other } });
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toMatch(/stored secrets are sealed with key/);
+    expect((await run(['policy', 'get', 'smtp.password'], { env: { ACCTCTL_SECRET_KEY: other } })).code).toBe(1);
+    // the key file lost: db migrate and init do not quietly make a new one
+    const saved = readFileSync(keyFile, 'utf8');
+    rmSync(keyFile);
+    expect((await run(['db', 'migrate'])).code).toBe(0);
+    expect((await run(['init'])).code).toBe(0);
+    expect(existsSync(keyFile)).toBe(false);
+    expect((await run(['policy', 'export', '--include-secrets'])).code).toBe(1);
+    writeFileSync(keyFile, saved, { mode: 0o600 });
+    expect(JSON.parse((await run(['policy', 'export', '--include-secrets'])).stdout).settings['smtp.password']).toBe(SECRET);
+  });
+
+  it('refuses an empty secret from the environment, KEY=VALUE and dash-leading secrets without echoing them', async () => {
+    await init();
+    expect((await run(['policy', 'set', 'smtp.password', '--from-env', 'SP'], { env: { SP: '\n' } })).code).toBe(2);
+    for (const args of [['policy', 'set', 'smtp.password=Hidden-Value-1'], ['policy', 'set', 'smtp.password', '-Hidden-Value-1']]) {
+      const r = await run(args);
+      expect(r.code).toBe(2);
+      expect(r.stderr).not.toContain('Hidden-Value-1');
+    }
+  });
+
+  it('checks a change\'s permission before asking, auditing the refusal as that change', async () => {
+    await init();
+    await run(['user', 'create', '--email', 'admin@example.com', '--role', 'admin', '--generate-password']);
+    const r = await run(['--actor', 'admin@example.com', 'policy', 'set', 'signin.username', 'false']);
+    expect(r.code).toBe(4);
+    const last = JSON.parse((await run(['audit', 'list', '--limit', '1', '-o', 'json'])).stdout).items[0];
+    expect(last).toMatchObject({ action: 'policy.set', outcome: 'refused' });
+  });
+
+  it('rotates a symlinked key file where it points; stores URLs in normal form; checks smtp.host; refuses absurd import files', async () => {
+    await init();
+    const dir = dirname(cli.url);
+    const real = join(dir, 'real.key');
+    renameSync(join(dir, 'acctctl.key'), real);
+    symlinkSync(real, join(dir, 'acctctl.key'));
+    const before = readFileSync(real, 'utf8');
+    expect((await run(['secrets', 'rotate-key'])).code).toBe(0);
+    expect(lstatSync(join(dir, 'acctctl.key')).isSymbolicLink()).toBe(true);
+    expect(readFileSync(real, 'utf8')).not.toBe(before);
+    expect(existsSync(`${real}.previous`)).toBe(false);
+
+    expect((await run(['policy', 'set', 'app.base_url', 'HTTPS://ACCOUNTS.Example.COM'])).code).toBe(0);
+    expect((await run(['policy', 'get', 'app.base_url'])).stdout.trim()).toBe('https://accounts.example.com');
+    expect((await run(['policy', 'set', 'app.base_url', 'https://a.example/x?y=1'])).code).toBe(2);
+    expect((await run(['policy', 'set', 'smtp.host', 'mail.example.com; rm -rf /'])).code).toBe(2);
+    expect((await run(['policy', 'set', 'smtp.host', 'mail.example.com'])).code).toBe(0);
+
+    const deep = join(dir, 'deep.json');
+    writeFileSync(deep, '['.repeat(200_000) + ']'.repeat(200_000));
+    expect((await run(['policy', 'import', deep, '--yes'])).code).toBe(2);
+    const many = join(dir, 'many.json');
+    writeFileSync(many, JSON.stringify(Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`k${i}.x`, 1]))));
+    expect((await run(['policy', 'diff', many])).code).toBe(2);
   });
 });

@@ -34,7 +34,7 @@ function sample(spec: SettingSpec): string {
     case 'secret':
       return `S3cret-${spec.key}-x`;
     default:
-      return 'Some value';
+      return spec.key === 'smtp.host' ? 'mail.example.com' : 'Some value';
   }
 }
 

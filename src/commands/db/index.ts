@@ -27,10 +27,10 @@ export async function runMigrate(f: Factory): Promise<void> {
     throw err;
   });
   const before = database ? await (dry ? plannedMigration(database) : schemaStatus(database)) : newDatabaseStatus();
+  // An SQLite database gets its key file for secrets at rest, as init makes one (checked before migrating).
+  if (!dry && database) await f.context({ mode: 'create', checkSchema: false, createSecretKey: true });
   const applied = dry || !database ? [] : await migrate(database, f.clock);
   const after = dry || !database ? before : await schemaStatus(database);
-  // An upgraded SQLite database gets its key file for secrets at rest, as init makes one.
-  if (!dry) await f.context({ mode: 'create', checkSchema: false, createSecretKey: true });
   const location = database?.displayUrl ?? (await f.dbUrl());
   const result = { database: location, dialect: database?.dialect ?? 'sqlite', schema_version: after.current, applied_versions: applied, pending_versions: after.pending, dry_run: dry };
   if (f.output.isJson) await f.output.record(result, []);

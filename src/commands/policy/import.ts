@@ -31,6 +31,9 @@ Examples:
     .action((file: string, opts: { prune?: boolean }) => f().run('policy diff', { file, ...opts }, runDiff));
 }
 
+/** A policy document is a few KiB; 1 MiB is generous. */
+const MAX_DOCUMENT_BYTES = 1 << 20;
+
 /** Reads and parses the file: strict UTF-8, a parse error names the file. */
 async function readDocument(f: Factory, file: string): Promise<unknown> {
   const { ValidationError } = await import('../../errors.js');
@@ -43,6 +46,7 @@ async function readDocument(f: Factory, file: string): Promise<unknown> {
     let bytes: Buffer;
     try {
       bytes = readFileSync(file);
+      if (bytes.length > MAX_DOCUMENT_BYTES) throw new Error(`larger than ${MAX_DOCUMENT_BYTES} bytes`);
     } catch (err) {
       throw new ValidationError('file', `cannot read ${file}: ${(err as Error).message}`);
     }
@@ -55,6 +59,7 @@ async function readDocument(f: Factory, file: string): Promise<unknown> {
   try {
     return JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (err) {
+    if (err instanceof RangeError) throw new ValidationError('file', `${file} is nested too deeply`);
     throw new ValidationError('file', `${file} is not JSON: ${(err as Error).message}`);
   }
 }
@@ -73,7 +78,7 @@ export async function runImport(f: Factory, o: ImportOptions): Promise<void> {
   const doc = await readDocument(f, o.file);
   const inputs = documentInputs(doc, { prune: o.prune });
   const ctx = await f.context();
-  const preview = await previewPolicy(ctx, inputs);
+  const preview = await previewPolicy(ctx, inputs, { forChange: true });
   const out = f.output;
   if (preview.changes.length === 0) {
     if (out.format !== 'table') await out.record({ changes: [], dry_run: ctx.dryRun }, []);

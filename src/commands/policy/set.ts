@@ -20,6 +20,8 @@ export function registerSet(policy: Command, f: FactoryRef): void {
     .argument('<key-value...>', 'KEY VALUE [KEY VALUE …], or one KEY with --stdin / --from-env')
     .addOption(new Option('--stdin', 'read the one KEY\'s value from stdin (for secrets)').conflicts('fromEnv'))
     .option('--from-env <var>', 'take the one KEY\'s value from this environment variable (for secrets)')
+    // An unknown "option" is taken as an argument, so a secret starting with "-" is refused, not echoed.
+    .allowUnknownOption()
     .addHelpText('after', `
 Values: booleans true/false, durations 90s 30m 12h 7d, lists comma-separated, "" for an
 empty list. A secret (smtp.password, registration.turnstile_secret) is never taken from
@@ -61,10 +63,14 @@ export async function runSet(f: Factory, o: SetOptions): Promise<void> {
       if (v === undefined) throw new UsageError(`--from-env: ${o.fromEnv} is not set`, { field: 'from-env' });
       value = v;
     }
+    value = value.replace(/\r?\n$/, '');
     if (value === '') throw new UsageError(`${o.args[0]}: nothing was read (to put it back to its default: acctctl policy unset ${o.args[0]})`, { field: o.args[0]! });
     inputs.push({ key: o.args[0]!, value, from: 'text' });
   } else {
-    if (o.args.length % 2 !== 0) throw new UsageError(`give KEY VALUE pairs: "${o.args[o.args.length - 1]}" has no value (a secret: --stdin or --from-env)`, { field: 'value' });
+    // Never echo an argument here: it may be a secret typed where it should not be.
+    const glued = o.args.find((a) => /^[a-z_]+\.[a-z_0-9]+=/.test(a));
+    if (glued) throw new UsageError(`give KEY VALUE as two arguments, not KEY=VALUE (${glued.slice(0, glued.indexOf('='))}=…)`, { field: 'value' });
+    if (o.args.length % 2 !== 0) throw new UsageError('give KEY VALUE pairs: the last key has no value (a secret: --stdin or --from-env)', { field: 'value' });
     for (let i = 0; i < o.args.length; i += 2) {
       const key = o.args[i]!;
       if (settingByKey(key)?.secret) {
@@ -84,7 +90,7 @@ async function apply(f: Factory, inputs: import('../../core.js').SettingInput[])
   const { previewPolicy, setPolicy } = await import('../../core.js');
   const { changeLine } = await import('./render.js');
   const ctx = await f.context();
-  const preview = await previewPolicy(ctx, inputs);
+  const preview = await previewPolicy(ctx, inputs, { forChange: true });
   if (preview.confirm.length > 0) await f.confirm(`${preview.confirm.join('; ')}. Apply?`);
   const outcome = await setPolicy(ctx, inputs);
   const out = f.output;

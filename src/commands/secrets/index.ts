@@ -23,7 +23,7 @@ Examples:
 export async function runRotate(f: Factory): Promise<void> {
   const core = await import('../../core.js');
   const { deliverSecret } = await import('../shared.js');
-  const { existsSync, readFileSync } = await import('node:fs');
+  const { existsSync, readFileSync, rmSync } = await import('node:fs');
   const ctx = await f.context();
   const current = ctx.secretBox!();
   const source = current.source!;
@@ -31,18 +31,23 @@ export async function runRotate(f: Factory): Promise<void> {
   const next = new core.SecretBox(key, source);
   const plan = core.rotationPlan(source);
   let restore: (() => void) | undefined;
+  let cleanup: (() => void) | undefined;
   const outcome = await core.rotateSecrets({
     ...ctx,
     beforeCommit: async (o) => {
       if (o.dryRun) return;
       if (plan === 'print-once') {
-        await deliverSecret(f, 'the new key', () => f.output.value(core.encodeKey(key)));
+        await deliverSecret(f, 'the new key', () =>
+          f.output.format === 'table' ? f.output.value(core.encodeKey(key)) : f.output.record({ new_key: core.encodeKey(key), new_key_id: next.keyId, resealed: (o.result as { resealed: number }).resealed }, []));
         return;
       }
       // The new key is on disk before the database commits; if the commit fails, the old one is put back.
       const path = source.path!;
       const old = existsSync(path) ? readFileSync(path, 'utf8') : undefined;
+      // If the process dies between the file and the commit, the old key is still at hand.
+      if (old !== undefined) core.writeKeyFileAtomically(`${path}.previous`, Buffer.from(old.trim(), 'base64'));
       core.writeKeyFileAtomically(path, key);
+      cleanup = () => rmSync(`${path}.previous`, { force: true });
       restore = () => {
         if (old !== undefined) core.writeKeyFileAtomically(path, Buffer.from(old.trim(), 'base64'));
       };
@@ -51,6 +56,7 @@ export async function runRotate(f: Factory): Promise<void> {
     restore?.();
     throw err;
   });
+  cleanup?.();
   const r = outcome.result;
   if (f.output.format !== 'table' && plan !== 'print-once') await f.output.record({ ...r, key_stored_in: source.description, dry_run: outcome.dryRun }, []);
   f.output.info(outcome.dryRun
