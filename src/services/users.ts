@@ -10,7 +10,7 @@ import { userSearchMatches, userSearchText } from '../db/dialect.js';
 import { ConflictError, RefusedError, UsageError } from '../errors.js';
 import { USER_SORTS, type Role, type UserSort, type UserStatus } from '../domain/enums.js';
 import type { UserInput, ValidatedUser } from '../domain/user-input.js';
-import { checkPassword, generatePassword, hashPassword } from '../security/passwords.js';
+import { checkNewPassword, generatePassword, hashPassword } from '../security/passwords.js';
 import { newPublicId } from '../security/tokens.js';
 import type { AuditTarget, Changes } from './audit.js';
 import { isoNow, type ServiceContext } from './context.js';
@@ -224,7 +224,7 @@ export async function prepareNewUser(ctx: ServiceContext, input: CreateUserInput
   if (input.password !== undefined && input.generatePassword) throw new UsageError('give either a password or --generate-password, not both');
   const password = input.generatePassword ? generatePassword() : input.password;
   const policy = await passwordPolicyOf(ctx);
-  if (password !== undefined) checkPassword(password, policy);
+  if (password !== undefined) await checkNewPassword(password, policy);
   // bcrypt is slow on purpose and must not hold the write lock.
   const passwordHash = password === undefined ? null : await hashPassword(password, policy.bcryptCost);
   return {
@@ -543,6 +543,10 @@ export async function setUserStatusTx(uow: UnitOfWork, ref: string, verb: Status
   if (status !== 'active') {
     const revoked = await revokeUserSessionsTx(uow, Number(user.id));
     if (revoked > 0) extra.sessions_revoked = { after: revoked };
+    // Outstanding reset and verification links die with the account's access.
+    const { killTokensTx } = await import('./credentials.js');
+    const killed = await killTokensTx(uow.trx, uow.ctx, Number(user.id));
+    if (killed > 0) extra.tokens_killed = { after: killed };
   }
   const update: UserUpdate = { status, status_reason: status === 'active' ? null : uow.ctx.reason ?? null };
   if (status === 'active') {

@@ -1,0 +1,194 @@
+/**
+ * The sign-in core a platform imports: authenticate() and validateSession(). Attempts
+ * and their outcome go to login_history (not the audit log, which records changes made
+ * by operators). The failed-login counter is taken atomically BEFORE the slow hash
+ * comparison, so parallel guesses cannot run more comparisons than the threshold allows.
+ */
+import type { Kysely } from 'kysely';
+import type { DB, UserRow } from '../db/types.js';
+import { withWriteTx } from '../db/dialect.js';
+import type { LoginMethod } from '../domain/enums.js';
+import { printable } from '../domain/text.js';
+import { validActorIp } from '../domain/validate.js';
+import { bcryptCostOf, dummyVerify, hashPassword, verifyPassword } from '../security/passwords.js';
+import { hashToken, newPublicId, newToken } from '../security/tokens.js';
+import { isoNow, type ServiceContext } from './context.js';
+import { baseDb, reader } from './unit-of-work.js';
+import { passwordPolicyOf, policyOf, type Policy } from './policy.js';
+import { normalizeEmail } from './validate.js';
+
+export interface AuthenticateInput {
+  identifier: string;
+  password: string;
+  totp?: string | undefined;
+  recovery_code?: string | undefined;
+  ip?: string | undefined;
+  user_agent?: string | undefined;
+}
+
+/** Why a sign-in failed: for login history and the operator; callers show one generic message. */
+export type FailureReason =
+  | 'unknown_identifier' | 'method_disabled' | 'pending' | 'suspended' | 'deactivated' | 'no_password' | 'locked'
+  | 'bad_password' | 'totp_required' | 'bad_totp' | 'totp_replayed' | 'bad_recovery_code';
+
+export type AuthResult =
+  | {
+      ok: true;
+      /** Returned once; only its SHA-256 is stored. */
+      session_token: string;
+      session_id: string;
+      expires_at: string;
+      user: { public_id: string; email: string; role: string };
+      /** The platform must make the user set a new password first. */
+      must_change_password: boolean;
+      /** Policy requires 2FA and the user has none: the session may only enrol. */
+      must_enrol_2fa: boolean;
+    }
+  | { ok: false; reason: FailureReason };
+
+const MAX_TEXT = 512;
+const clip = (s: string | undefined) => (s === undefined ? null : printable(s).slice(0, MAX_TEXT));
+
+function addSeconds(now: Date, seconds: number): string {
+  return new Date(now.getTime() + seconds * 1000).toISOString();
+}
+
+/** The user an identifier names, if that sign-in method is on. */
+async function findForSignIn(db: Kysely<DB>, policy: Policy, identifier: string): Promise<{ user?: UserRow; disabled?: boolean }> {
+  const id = identifier.trim().normalize('NFC');
+  const byEmail = id.includes('@');
+  if (byEmail ? !policy.get('signin.email') : !policy.get('signin.username')) return { disabled: true };
+  let q = db.selectFrom('users').selectAll();
+  q = byEmail ? q.where('email_normalized', '=', normalizeEmail(id)) : q.where('username_normalized', '=', id.toLowerCase());
+  const user = await q.executeTakeFirst();
+  return user ? { user } : {};
+}
+
+async function recordAttempt(db: Kysely<DB>, ctx: ServiceContext, input: AuthenticateInput, userId: number | null, method: LoginMethod, reason: FailureReason | null): Promise<void> {
+  await db.insertInto('login_history').values({
+    user_id: userId, identifier: clip(input.identifier) ?? '', at: isoNow(ctx), ip: input.ip === undefined ? null : validActorIp(input.ip),
+    user_agent: clip(input.user_agent), method, success: reason === null ? 1 : 0, reason,
+  }).execute();
+}
+
+/** Whether 2FA is required of this user by policy. */
+export function twoFactorEnforced(policy: Policy, user: Pick<UserRow, 'role'>): boolean {
+  return policy.get('security.enforce_2fa') || (user.role === 'admin' && policy.get('security.enforce_admin_2fa'));
+}
+
+/**
+ * Signs a user in. Refusals give only the reason code (the caller shows one generic
+ * message); an unknown identifier costs one dummy comparison, like a known one.
+ */
+export async function authenticate(ctx: ServiceContext, input: AuthenticateInput): Promise<AuthResult> {
+  const db = baseDb(ctx.db);
+  const policy = await policyOf(ctx);
+  const pwPolicy = await passwordPolicyOf(ctx);
+  const threshold = policy.get('security.lockout_threshold');
+  const lockFor = policy.get('security.lockout_duration');
+  const now = ctx.now();
+  const nowIso = now.toISOString();
+  const fail = async (userId: number | null, reason: FailureReason, method: LoginMethod = 'password'): Promise<AuthResult> => {
+    await withWriteTx(db, (trx) => recordAttempt(trx, ctx, input, userId, method, reason));
+    return { ok: false, reason };
+  };
+
+  // 1. Under the write lock: find the user and take an attempt slot (counter + 1).
+  const slot = await withWriteTx(db, async (trx) => {
+    const { user, disabled } = await findForSignIn(trx, policy, input.identifier);
+    if (disabled) return { reason: 'method_disabled' as const };
+    if (!user) return { reason: 'unknown_identifier' as const };
+    if (user.status !== 'active') return { user, reason: user.status as 'pending' | 'suspended' | 'deactivated' };
+    if (user.password_hash === null) return { user, reason: 'no_password' as const };
+    if (user.locked_until !== null && user.locked_until > nowIso) return { user, reason: 'locked' as const };
+    // A lock that has run out starts the count again.
+    const expired = user.locked_until !== null;
+    const row = await trx.updateTable('users').set((eb) => (expired ? { failed_login_count: 1, locked_until: null } : { failed_login_count: eb('failed_login_count', '+', 1) }))
+      .where('id', '=', user.id).returning(['failed_login_count']).executeTakeFirstOrThrow();
+    const attempts = Number(row.failed_login_count);
+    if (threshold > 0 && attempts > threshold) {
+      // Over the threshold: locked, and no comparison is spent on this guess.
+      await trx.updateTable('users').set({ locked_until: addSeconds(now, lockFor), failed_login_count: threshold }).where('id', '=', user.id).execute();
+      return { user, reason: 'locked' as const };
+    }
+    return { user, attempts };
+  });
+  if ('reason' in slot && slot.reason !== undefined) {
+    // Same cost as a real comparison, so timing does not tell which accounts exist.
+    if (slot.reason !== 'locked') await dummyVerify(pwPolicy.bcryptCost);
+    return fail(slot.user ? Number(slot.user.id) : null, slot.reason);
+  }
+  const { user, attempts } = slot as { user: UserRow; attempts: number };
+
+  // 2. The slow comparison, outside any lock.
+  const good = await verifyPassword(input.password, user.password_hash!);
+  if (!good) {
+    await withWriteTx(db, async (trx) => {
+      if (threshold > 0 && attempts >= threshold) await trx.updateTable('users').set({ locked_until: addSeconds(now, lockFor) }).where('id', '=', user.id).execute();
+      await recordAttempt(trx, ctx, input, Number(user.id), 'password', 'bad_password');
+    });
+    return { ok: false, reason: 'bad_password' };
+  }
+
+  // 3. Second factor, when enrolled.
+  let method: LoginMethod = 'password';
+  const enrolled = user.two_factor_enabled_at !== null;
+  if (enrolled) {
+    const { verifySecondFactor } = await import('./two-factor.js');
+    const second = await verifySecondFactor(ctx, user, { totp: input.totp, recovery_code: input.recovery_code });
+    if (!second.ok) {
+      if (second.reason === 'totp_required') {
+        // The password was right: this attempt does not count against the account.
+        await withWriteTx(db, (trx) => trx.updateTable('users').set((eb) => ({ failed_login_count: eb('failed_login_count', '-', 1) })).where('id', '=', user.id).where('failed_login_count', '>', 0).execute());
+      }
+      return fail(Number(user.id), second.reason, second.method);
+    }
+    method = second.method;
+  }
+
+  // 4. Success: a new hash if the stored one is below the policy's cost, then the session.
+  const cost = bcryptCostOf(user.password_hash!);
+  const rehash = cost !== undefined && cost < pwPolicy.bcryptCost ? await hashPassword(input.password, pwPolicy.bcryptCost) : null;
+  const token = newToken();
+  const publicId = newPublicId('ses');
+  const expires = addSeconds(now, policy.get('security.session_lifetime'));
+  await withWriteTx(db, async (trx) => {
+    await trx.updateTable('users').set({
+      failed_login_count: 0, locked_until: null, last_login_at: nowIso, last_login_ip: input.ip === undefined ? null : validActorIp(input.ip),
+      ...(rehash ? { password_hash: rehash } : {}),
+    }).where('id', '=', user.id).execute();
+    await trx.insertInto('sessions').values({
+      public_id: publicId, token_hash: hashToken(token), user_id: Number(user.id), kind: 'web', impersonator_id: null, impersonator: null,
+      ip: input.ip === undefined ? null : validActorIp(input.ip), user_agent: clip(input.user_agent), created_at: nowIso, last_seen_at: nowIso, expires_at: expires, revoked_at: null,
+    }).execute();
+    await recordAttempt(trx, ctx, input, Number(user.id), method, null);
+  });
+  return {
+    ok: true, session_token: token, session_id: publicId, expires_at: expires,
+    user: { public_id: user.public_id, email: user.email, role: user.role },
+    must_change_password: Number(user.must_change_password) === 1,
+    must_enrol_2fa: !enrolled && twoFactorEnforced(policy, user),
+  };
+}
+
+export type SessionCheck =
+  | { ok: true; session_id: string; kind: string; expires_at: string; user: { public_id: string; email: string; role: string }; impersonator: string | null }
+  | { ok: false; reason: 'unknown' | 'revoked' | 'expired' | 'user_inactive' };
+
+/** The session a token names, if it is live; touches last_seen_at. */
+export async function validateSession(ctx: ServiceContext, token: string): Promise<SessionCheck> {
+  const db = reader(ctx);
+  const row = await db.selectFrom('sessions').innerJoin('users', 'users.id', 'sessions.user_id')
+    .select(['sessions.id', 'sessions.public_id', 'sessions.kind', 'sessions.expires_at', 'sessions.revoked_at', 'sessions.impersonator', 'users.public_id as user_public_id', 'users.email', 'users.role', 'users.status'])
+    .where('sessions.token_hash', '=', hashToken(token)).executeTakeFirst();
+  if (!row) return { ok: false, reason: 'unknown' };
+  if (row.revoked_at !== null) return { ok: false, reason: 'revoked' };
+  const now = isoNow(ctx);
+  if (row.expires_at <= now) return { ok: false, reason: 'expired' };
+  if (row.status !== 'active') return { ok: false, reason: 'user_inactive' };
+  await withWriteTx(baseDb(ctx.db), (trx) => trx.updateTable('sessions').set({ last_seen_at: now }).where('id', '=', row.id).execute());
+  return {
+    ok: true, session_id: row.public_id ?? String(row.id), kind: row.kind, expires_at: row.expires_at,
+    user: { public_id: row.user_public_id, email: row.email, role: row.role }, impersonator: row.impersonator,
+  };
+}

@@ -1,0 +1,118 @@
+/**
+ * Setting a password (by an operator, or through a single-use reset token) and the
+ * tokens themselves. A token is bound to one user and one purpose, stored as a hash,
+ * consumed atomically, and killed by a newer token, a password change, a suspension or a
+ * deactivation.
+ */
+import type { Transaction } from 'kysely';
+import type { DB } from '../db/types.js';
+import { RefusedError, UsageError } from '../errors.js';
+import type { TokenPurpose } from '../domain/enums.js';
+import { checkNewPassword, generatePassword, hashPassword } from '../security/passwords.js';
+import { hashToken, newToken } from '../security/tokens.js';
+import { isoNow, type ServiceContext } from './context.js';
+import { assertCan } from './permissions.js';
+import { passwordPolicyOf, policyOf } from './policy.js';
+import { revokeUserSessionsTx } from './sessions.js';
+import { mutate, type MutationOutcome, type UnitOfWork } from './unit-of-work.js';
+import { getUserRow } from './user-lookup.js';
+import { userTarget } from './users.js';
+
+/** Kills a user's outstanding tokens (of one purpose, or all); returns how many. */
+export async function killTokensTx(trx: Transaction<DB>, ctx: ServiceContext, userId: number, purpose?: TokenPurpose): Promise<number> {
+  let q = trx.updateTable('tokens').set({ consumed_at: isoNow(ctx) }).where('user_id', '=', userId).where('consumed_at', 'is', null);
+  if (purpose) q = q.where('purpose', '=', purpose);
+  return Number((await q.executeTakeFirst()).numUpdatedRows);
+}
+
+export interface SetPasswordInput {
+  password?: string | undefined;
+  generate?: boolean | undefined;
+  /** The next sign-in must set a new password. */
+  mustChange?: boolean | undefined;
+  /** Keep the user's sessions (by default a new password signs them out everywhere). */
+  keepSessions?: boolean | undefined;
+}
+
+export interface PasswordSet {
+  user: string;
+  /** Only when generated: shown once. */
+  generated_password?: string;
+  sessions_revoked: number;
+}
+
+async function writePassword(uow: UnitOfWork, userId: number, hash: string, opts: { mustChange: boolean; keepSessions: boolean }): Promise<{ revoked: number; killed: number }> {
+  const now = isoNow(uow.ctx);
+  await uow.trx.updateTable('users').set({ password_hash: hash, password_changed_at: now, must_change_password: opts.mustChange ? 1 : 0, failed_login_count: 0, locked_until: null, updated_at: now }).where('id', '=', userId).execute();
+  const killed = await killTokensTx(uow.trx, uow.ctx, userId, 'password_reset');
+  const revoked = opts.keepSessions ? 0 : await revokeUserSessionsTx(uow, userId);
+  return { revoked, killed };
+}
+
+/** `user reset-password --generate | --password-stdin`: by an admin (or the operator). */
+export async function setPassword(ctx: ServiceContext, ref: string, input: SetPasswordInput): Promise<MutationOutcome<PasswordSet>> {
+  if ((input.password === undefined) === !input.generate) throw new UsageError('give either a password or generate one', { field: 'password' });
+  const password = input.generate ? generatePassword() : input.password!;
+  const policy = await passwordPolicyOf(ctx);
+  await checkNewPassword(password, policy);
+  const hash = await hashPassword(password, policy.bcryptCost);
+  return mutate(ctx, 'user.password_set', async (uow) => {
+    const user = await getUserRow(uow.trx, ref);
+    uow.about(userTarget(user));
+    assertCan(uow.actor, 'user.manage', { superAdmin: Number(user.super_admin) === 1, label: user.email });
+    const { revoked, killed } = await writePassword(uow, Number(user.id), hash, { mustChange: Boolean(input.mustChange), keepSessions: Boolean(input.keepSessions) });
+    await uow.record('user.password_set', userTarget(user), {
+      password: { after: input.generate ? 'generated' : 'changed' }, must_change_password: { after: Boolean(input.mustChange) },
+      sessions_revoked: { after: revoked }, reset_tokens_killed: { after: killed },
+    });
+    const out: PasswordSet = { user: user.public_id, sessions_revoked: revoked };
+    if (input.generate) out.generated_password = password;
+    return out;
+  });
+}
+
+export interface ResetLink {
+  user: string;
+  /** Shown once (or mailed); only its hash is stored. */
+  token: string;
+  /** app.base_url + /reset-password?token=…, or null when app.base_url is unset. */
+  link: string | null;
+  expires_at: string;
+}
+
+/** A single-use reset token; older ones die. */
+export async function createResetToken(ctx: ServiceContext, ref: string): Promise<MutationOutcome<ResetLink>> {
+  const policy = await policyOf(ctx);
+  return mutate(ctx, 'user.password_reset_link', async (uow) => {
+    const user = await getUserRow(uow.trx, ref);
+    uow.about(userTarget(user));
+    assertCan(uow.actor, 'user.manage', { superAdmin: Number(user.super_admin) === 1, label: user.email });
+    if (user.status === 'suspended' || user.status === 'deactivated') throw new RefusedError(`${user.email} is ${user.status}: no reset link for it`);
+    await killTokensTx(uow.trx, ctx, Number(user.id), 'password_reset');
+    const token = newToken();
+    const expires = new Date(ctx.now().getTime() + policy.get('token.reset_lifetime') * 1000).toISOString();
+    await uow.trx.insertInto('tokens').values({ user_id: Number(user.id), purpose: 'password_reset', token_hash: hashToken(token), created_at: isoNow(ctx), expires_at: expires, consumed_at: null, created_by: uow.actor.label }).execute();
+    await uow.record('user.password_reset_link', userTarget(user), { reset_link: { after: 'issued' }, expires_at: { after: expires } });
+    const base = policy.get('app.base_url');
+    return { user: user.public_id, token, link: base === null ? null : `${String(base).replace(/\/$/, '')}/reset-password?token=${token}`, expires_at: expires };
+  });
+}
+
+/** The platform's "choose a new password" step: the token is consumed atomically, once. */
+export async function redeemResetToken(ctx: ServiceContext, token: string, newPassword: string): Promise<MutationOutcome<PasswordSet>> {
+  const policy = await passwordPolicyOf(ctx);
+  await checkNewPassword(newPassword, policy);
+  const hash = await hashPassword(newPassword, policy.bcryptCost);
+  return mutate(ctx, 'user.password_reset', async (uow) => {
+    const now = isoNow(ctx);
+    const consumed = await uow.trx.updateTable('tokens').set({ consumed_at: now }).where('token_hash', '=', hashToken(token))
+      .where('purpose', '=', 'password_reset').where('consumed_at', 'is', null).where('expires_at', '>', now).returning(['user_id']).executeTakeFirst();
+    if (!consumed) throw new RefusedError('this reset link is unknown, used or expired');
+    const user = await uow.trx.selectFrom('users').selectAll().where('id', '=', consumed.user_id).executeTakeFirstOrThrow();
+    uow.about(userTarget(user));
+    if (user.status === 'suspended' || user.status === 'deactivated') throw new RefusedError(`${user.email} is ${user.status}`);
+    const { revoked } = await writePassword(uow, Number(user.id), hash, { mustChange: false, keepSessions: false });
+    await uow.record('user.password_reset', userTarget(user), { password: { after: 'changed' }, via: { after: 'reset link' }, sessions_revoked: { after: revoked } });
+    return { user: user.public_id, sessions_revoked: revoked };
+  });
+}
