@@ -27,3 +27,6 @@ export {
 } from './services/policy.js';
 export { rotateSecrets, hasSealedSecrets, type RotationResult } from './services/secrets.js';
 export { settingByKey, SECTIONS } from './policy/registry.js';
+export { explainSignIn, type SignInVerdict } from './services/auth-check.js';
+export { setPassword, createResetToken, type PasswordSet, type ResetLink } from './services/credentials.js';
+export { enrollTotp, confirmTotp, resetTwoFactor, twoFactorStatus, type TwoFactorStatus } from './services/two-factor.js';

@@ -15,6 +15,7 @@ import { registerAudit } from './commands/audit/index.js';
 import { registerUser } from './commands/user/index.js';
 import { registerPolicy } from './commands/policy/index.js';
 import { registerSecrets } from './commands/secrets/index.js';
+import { registerAuth } from './commands/auth/index.js';
 
 export const VERSION = '0.1.0';
 
@@ -29,6 +30,7 @@ const GROUPS: Record<string, { summary: string; register: (program: Command, f: 
   user: { summary: 'Platform users: create, list, show, edit, role, suspend, activate, deactivate, delete', register: registerUser },
   policy: { summary: 'Sign-in policy: show, get, set, unset, export, import, diff, check', register: registerPolicy },
   secrets: { summary: 'Secrets at rest: rotate the key', register: registerSecrets },
+  auth: { summary: 'Sign-in: check why a user can or cannot sign in', register: registerAuth },
 };
 
 /** The first command word in argv, skipping the program's options and their values. */
@@ -185,6 +187,8 @@ function leaves(cmd: Command, stubs: ReadonlySet<Command>): Command[] {
     if (sub.commands.length > 0) {
       sub.enablePositionalOptions();
       out.push(...leaves(sub, stubs));
+      // A group that also runs on its own (`user 2fa <user>`) takes the global options too.
+      if ((sub as unknown as { _actionHandler?: unknown })._actionHandler) out.push(sub);
     } else out.push(sub);
   }
   return out;

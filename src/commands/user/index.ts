@@ -7,6 +7,8 @@ import { registerEdit } from './edit.js';
 import { registerRole } from './role.js';
 import { registerStatusVerbs } from './status.js';
 import { registerDelete } from './delete.js';
+import { registerResetPassword } from './reset-password.js';
+import { registerTwoFactor } from './two-factor.js';
 
 export function registerUser(program: Command, f: FactoryRef): Command {
   const user = program
@@ -19,5 +21,7 @@ export function registerUser(program: Command, f: FactoryRef): Command {
   registerRole(user, f);
   registerStatusVerbs(user, f);
   registerDelete(user, f);
+  registerResetPassword(user, f);
+  registerTwoFactor(user, f);
   return user;
 }
