@@ -305,6 +305,8 @@ export interface UserFilter {
   search?: string | undefined;
   role?: string | undefined;
   status?: string | undefined;
+  /** 'on': users with 2FA enabled; 'off': without. */
+  twoFactor?: string | undefined;
   sort?: string | undefined;
   limit?: number | undefined;
   cursor?: string | undefined;
@@ -345,6 +347,7 @@ interface CheckedFilter {
   needle: string;
   role?: Role | undefined;
   status?: UserStatus | undefined;
+  twoFactor?: boolean | undefined;
 }
 
 function checkFilter(filter: UserFilter): CheckedFilter {
@@ -355,7 +358,13 @@ function checkFilter(filter: UserFilter): CheckedFilter {
     needle: filter.search === undefined ? '' : validSearch(filter.search).trim(),
     role: filter.role === undefined ? undefined : validRole(filter.role),
     status: filter.status === undefined ? undefined : validStatus(filter.status),
+    twoFactor: filter.twoFactor === undefined ? undefined : twoFactorFilter(filter.twoFactor),
   };
+}
+
+function twoFactorFilter(value: string): boolean {
+  if (value === 'on' || value === 'off') return value === 'on';
+  throw new UsageError(`2fa: "${printable(value)}" is not on or off`, { field: '2fa' });
 }
 
 /** How many of the next rows (newest first) a search first scans before asking the index. */
@@ -389,6 +398,7 @@ function pageQuery(ctx: ServiceContext, f: CheckedFilter, limit: number, cursor:
   }
   if (f.role) q = q.where('role', '=', f.role);
   if (f.status) q = q.where('status', '=', f.status);
+  if (f.twoFactor !== undefined) q = q.where('two_factor_enabled_at', f.twoFactor ? 'is not' : 'is', null);
   if (cursor) {
     if (spec.key === null) q = q.where('id', cmp, cursor.id);
     else {

@@ -50,6 +50,11 @@ describe('sign-in verbs', () => {
     expect(codes).toHaveLength(10);
     for (const c of codes) expect(inDatabase(c)).toBe(false);
     expect(JSON.parse((await run(['user', '2fa', 'status', 'bot', '-o', 'json'])).stdout)).toMatchObject({ enabled: true, recovery_codes_left: 10 });
+    const on = JSON.parse((await run(['user', 'list', '--2fa', 'on', '-o', 'json'])).stdout).items.map((u: { email: string }) => u.email);
+    const off = JSON.parse((await run(['user', 'list', '--2fa', 'off', '-o', 'json'])).stdout).items.map((u: { email: string }) => u.email);
+    expect(on).toEqual(['bot@example.com']);
+    expect(off).toEqual(['root@example.com']);
+    expect((await run(['user', 'list'])).stdout).toMatch(/2FA/);
     const check = await run(['auth', 'check', 'bot', '-o', 'json']);
     expect(check.code).toBe(4);
     expect(JSON.parse(check.stdout).checks.find((c: { check: string }) => c.check === '2FA')).toMatchObject({ ok: false });

@@ -8,6 +8,7 @@ export interface ListOptions {
   search?: string | undefined;
   role?: string | undefined;
   status?: string | undefined;
+  '2fa'?: string | undefined;
   sort: string;
   limit: number;
   cursor?: string | undefined;
@@ -22,6 +23,7 @@ export function registerList(parent: Command, f: FactoryRef): void {
     .option('--search <text>', 'match username, display name, email or public id (any case; at most 200 characters)')
     .addOption(new Option('--role <role>', 'only this role').choices(ROLES))
     .addOption(new Option('--status <status>', 'only this status').choices(USER_STATUSES))
+    .addOption(new Option('--2fa <state>', 'only users with 2FA on, or off').choices(['on', 'off']))
     .addOption(new Option('--sort <order>', 'order').choices(USER_SORTS).default('newest'));
   for (const o of pagingOptions()) cmd.addOption(o);
   cmd
@@ -32,6 +34,7 @@ Examples:
   $ acctctl user list --search example.com --role admin
   $ acctctl user list --status suspended --sort updated -o json | jq -r '.items[].email'
   $ acctctl user list --all -o ndjson > users.ndjson
+  $ acctctl user list --role admin --2fa off
   $ acctctl user list --limit 100 --cursor "$NEXT" -o json
 
 In JSON the page is {"items": [...], "next_cursor": "…" or null}; in tables the next
@@ -44,7 +47,7 @@ export async function runList(f: Factory, opts: ListOptions): Promise<void> {
   const { listUsers, iterateUsers } = await import('../../core.js');
   const { USER_LIST } = await import('./render.js');
   const ctx = await f.context({ mode: 'read' });
-  const filter = { search: opts.search, role: opts.role, status: opts.status, sort: opts.sort, limit: opts.limit, cursor: opts.cursor };
+  const filter = { search: opts.search, role: opts.role, status: opts.status, twoFactor: opts['2fa'], sort: opts.sort, limit: opts.limit, cursor: opts.cursor };
   if (opts.all) {
     await f.output.list(iterateUsers(ctx, { ...filter, limit: undefined }), USER_LIST);
     return;

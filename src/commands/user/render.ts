@@ -10,6 +10,7 @@ export const USER_LIST: ListSpec<UserView> = {
     { header: 'NAME', value: (u) => u.display_name },
     { header: 'ROLE', value: (u) => (u.super_admin ? 'admin (super)' : u.role) },
     { header: 'STATUS', value: (u) => u.status },
+    { header: '2FA', value: (u) => (u.two_factor_enabled ? 'on' : 'off') },
     { header: 'TIMEZONE', value: (u) => u.timezone },
     { header: 'LAST LOGIN', value: (u) => u.last_login_at ?? 'never' },
   ],
