@@ -176,6 +176,9 @@ ALTER TABLE users ADD COLUMN totp_last_step BIGINT;
 ALTER TABLE sessions ADD COLUMN public_id TEXT;
 -- Who impersonates: a user (impersonator_id) or the local operator (its label).
 ALTER TABLE sessions ADD COLUMN impersonator TEXT;
+-- What the session may do: everything, or only enrol 2FA (enforced by policy) or only
+-- set a new password (--must-change).
+ALTER TABLE sessions ADD COLUMN scope TEXT NOT NULL DEFAULT 'full' CHECK (scope IN ('full', 'enrol_2fa', 'change_password'));
 CREATE UNIQUE INDEX sessions_public_id ON sessions (public_id);
 CREATE INDEX sessions_expires ON sessions (expires_at);
 

@@ -19,7 +19,7 @@ const out = join(dist, 'bundle');
 const CORE_DIRS = ['services', 'db', 'security', 'policy', 'bulk'].map((d) => join(dist, d) + '/');
 const CORE = join(dist, 'core.js');
 const ERRORS = join(dist, 'errors.js');
-const external = ['better-sqlite3', 'bcrypt', 'pg', 'chalk', 'cli-table3', '@inquirer/prompts'];
+const external = ['better-sqlite3', 'bcrypt', 'pg', 'chalk', 'cli-table3', '@inquirer/prompts', 'uqr'];
 
 /** Redirects imports of another part to that part's file, kept external. */
 function parts(which) {

@@ -30,3 +30,9 @@ export { settingByKey, SECTIONS } from './policy/registry.js';
 export { explainSignIn, type SignInVerdict } from './services/auth-check.js';
 export { setPassword, createResetToken, type PasswordSet, type ResetLink } from './services/credentials.js';
 export { enrollTotp, confirmTotp, resetTwoFactor, twoFactorStatus, type TwoFactorStatus } from './services/two-factor.js';
+export {
+  revokeSessions, revokeSession, listSessions, iterateSessions, showSession, purgeSessions, previewPurgeSessions, parseDurationInput,
+  type SessionView, type RevokedSessions, type PurgedSessions,
+} from './services/sessions.js';
+export { listLoginHistory, iterateLoginHistory, listUserActivity, iterateUserActivity, type LoginHistoryView } from './services/history.js';
+export { impersonate, type Impersonation } from './services/impersonation.js';

@@ -1,5 +1,5 @@
 import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
-import type { AuditOutcome, LoginMethod, Role, SessionKind, TokenPurpose, UserStatus } from '../domain/enums.js';
+import type { AuditOutcome, LoginMethod, Role, SessionKind, SessionScope, TokenPurpose, UserStatus } from '../domain/enums.js';
 
 /** Times are ISO-8601 UTC strings with milliseconds on both engines (see schema.sql). */
 export type IsoTime = string;
@@ -51,6 +51,7 @@ export interface SessionsTable {
   revoked_at: IsoTime | null;
   public_id: string | null;
   impersonator: string | null;
+  scope: Generated<SessionScope>;
 }
 
 export interface LoginHistoryTable {

@@ -30,6 +30,10 @@ export function isOneOf<const T extends string>(values: readonly T[], value: unk
 export const LOGIN_METHODS = ['password', 'totp', 'recovery_code', 'impersonation'] as const;
 export type LoginMethod = (typeof LOGIN_METHODS)[number];
 
+/** What a session may do (sessions.scope): everything, or only the step the user owes. */
+export const SESSION_SCOPES = ['full', 'enrol_2fa', 'change_password'] as const;
+export type SessionScope = (typeof SESSION_SCOPES)[number];
+
 /** What a single-use token is for (tokens.purpose): one token, one user, one purpose. */
 export const TOKEN_PURPOSES = ['password_reset', 'email_verification'] as const;
 export type TokenPurpose = (typeof TOKEN_PURPOSES)[number];

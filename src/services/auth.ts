@@ -39,6 +39,8 @@ export type AuthResult =
       session_id: string;
       expires_at: string;
       user: { public_id: string; email: string; role: string };
+      /** 'full', or the one step this session may take ('enrol_2fa', 'change_password'). */
+      scope: 'full' | 'enrol_2fa' | 'change_password';
       /** The platform must make the user set a new password first. */
       must_change_password: boolean;
       /** Policy requires 2FA and the user has none: the session may only enrol. */
@@ -151,6 +153,10 @@ export async function authenticate(ctx: ServiceContext, input: AuthenticateInput
   const rehash = cost !== undefined && cost < pwPolicy.bcryptCost ? await hashPassword(input.password, pwPolicy.bcryptCost) : null;
   const token = newToken();
   const publicId = newPublicId('ses');
+  const mustEnrol = !enrolled && twoFactorEnforced(policy, user);
+  const mustChange = Number(user.must_change_password) === 1;
+  // A session that owes a step may only take that step (the platform checks scope).
+  const scope = mustEnrol ? 'enrol_2fa' : mustChange ? 'change_password' : 'full';
   const expires = addSeconds(now, policy.get('security.session_lifetime'));
   await withWriteTx(db, async (trx) => {
     await trx.updateTable('users').set({
@@ -158,7 +164,7 @@ export async function authenticate(ctx: ServiceContext, input: AuthenticateInput
       ...(rehash ? { password_hash: rehash } : {}),
     }).where('id', '=', user.id).execute();
     await trx.insertInto('sessions').values({
-      public_id: publicId, token_hash: hashToken(token), user_id: Number(user.id), kind: 'web', impersonator_id: null, impersonator: null,
+      public_id: publicId, token_hash: hashToken(token), user_id: Number(user.id), kind: 'web', scope, impersonator_id: null, impersonator: null,
       ip: input.ip === undefined ? null : validActorIp(input.ip), user_agent: clip(input.user_agent), created_at: nowIso, last_seen_at: nowIso, expires_at: expires, revoked_at: null,
     }).execute();
     await recordAttempt(trx, ctx, input, Number(user.id), method, null);
@@ -166,20 +172,21 @@ export async function authenticate(ctx: ServiceContext, input: AuthenticateInput
   return {
     ok: true, session_token: token, session_id: publicId, expires_at: expires,
     user: { public_id: user.public_id, email: user.email, role: user.role },
-    must_change_password: Number(user.must_change_password) === 1,
-    must_enrol_2fa: !enrolled && twoFactorEnforced(policy, user),
+    scope,
+    must_change_password: mustChange,
+    must_enrol_2fa: mustEnrol,
   };
 }
 
 export type SessionCheck =
-  | { ok: true; session_id: string; kind: string; expires_at: string; user: { public_id: string; email: string; role: string }; impersonator: string | null }
+  | { ok: true; session_id: string; kind: string; scope: string; expires_at: string; user: { public_id: string; email: string; role: string }; impersonator: string | null }
   | { ok: false; reason: 'unknown' | 'revoked' | 'expired' | 'user_inactive' };
 
 /** The session a token names, if it is live; touches last_seen_at. */
 export async function validateSession(ctx: ServiceContext, token: string): Promise<SessionCheck> {
   const db = reader(ctx);
   const row = await db.selectFrom('sessions').innerJoin('users', 'users.id', 'sessions.user_id')
-    .select(['sessions.id', 'sessions.public_id', 'sessions.kind', 'sessions.expires_at', 'sessions.revoked_at', 'sessions.impersonator', 'users.public_id as user_public_id', 'users.email', 'users.role', 'users.status'])
+    .select(['sessions.id', 'sessions.public_id', 'sessions.kind', 'sessions.scope', 'sessions.expires_at', 'sessions.revoked_at', 'sessions.impersonator', 'users.public_id as user_public_id', 'users.email', 'users.role', 'users.status'])
     .where('sessions.token_hash', '=', hashToken(token)).executeTakeFirst();
   if (!row) return { ok: false, reason: 'unknown' };
   if (row.revoked_at !== null) return { ok: false, reason: 'revoked' };
@@ -188,7 +195,7 @@ export async function validateSession(ctx: ServiceContext, token: string): Promi
   if (row.status !== 'active') return { ok: false, reason: 'user_inactive' };
   await withWriteTx(baseDb(ctx.db), (trx) => trx.updateTable('sessions').set({ last_seen_at: now }).where('id', '=', row.id).execute());
   return {
-    ok: true, session_id: row.public_id ?? String(row.id), kind: row.kind, expires_at: row.expires_at,
+    ok: true, session_id: row.public_id ?? String(row.id), kind: row.kind, scope: row.scope, expires_at: row.expires_at,
     user: { public_id: row.user_public_id, email: row.email, role: row.role }, impersonator: row.impersonator,
   };
 }

@@ -47,7 +47,8 @@ export function assertActorActive(actor: Actor): void {
 }
 
 /** The actions permissions are decided for. */
-export type Action = 'user.read' | 'user.manage' | 'audit.read' | 'session.manage' | 'db.migrate' | 'policy.read' | 'policy.write';
+export type Action = 'user.read' | 'user.manage' | 'audit.read' | 'session.manage' | 'db.migrate' | 'policy.read' | 'policy.write'
+  | 'session.read' | 'user.impersonate' | 'user.impersonate_admin';
 
 /** What the action is about, when that matters (a super admin target needs a super admin). */
 export interface PermissionTarget {
@@ -74,6 +75,13 @@ export function denial(actor: Actor, action: Action, target: PermissionTarget = 
         return `only super admins may change super admins (${target.label ?? 'the target'} is or would become one)`;
       }
       return null;
+    case 'session.read':
+      return actor.role === 'admin' ? null : `actor ${actor.label} has role ${actor.role}: only admins may see sessions`;
+    case 'user.impersonate':
+      return actor.role === 'admin' ? null : `actor ${actor.label} has role ${actor.role}: only admins may impersonate`;
+    case 'user.impersonate_admin':
+      // An admin's session opens every other account: only a super admin may borrow one.
+      return actor.role === 'admin' && actor.superAdmin ? null : `actor ${actor.label} is not a super admin: only super admins may impersonate an admin (${target.label ?? 'the target'} is one)`;
   }
 }
 

@@ -39,12 +39,17 @@ describe('sign-in verbs', () => {
     await run(['user', 'create', '--email', 'bot@example.com', '--username', 'bot', '--generate-password']);
     const enrol = await run(['user', '2fa', 'enroll', 'bot', '-o', 'json']);
     expect(enrol.code).toBe(0);
-    const { secret, otpauth_uri } = JSON.parse(enrol.stdout);
-    expect(otpauth_uri).toContain(`secret=${secret}`);
-    expect(inDatabase(secret)).toBe(false);
+    const enrolled = JSON.parse(enrol.stdout) as { secret: string; otpauth_uri: string };
+    expect(enrolled.otpauth_uri).toContain(`secret=${enrolled.secret}`);
+    expect(inDatabase(enrolled.secret)).toBe(false);
     expect(JSON.parse((await run(['user', '2fa', 'bot', '-o', 'json'])).stdout)).toMatchObject({ enabled: false, enrolment_pending: true });
+    // on a terminal, a QR code of the URI comes first
+    const tty = await run(['user', '2fa', 'enroll', 'bot'], { tty: true });
+    expect(tty.stdout).toMatch(/[▀▄█]/);
+    const again = JSON.parse((await run(['user', '2fa', 'enroll', 'bot', '-o', 'json'])).stdout);
+    Object.assign(enrolled, again);
     expect((await run(['user', '2fa', 'confirm', 'bot', '--code', '000000'])).code).toBe(2);
-    const confirm = await run(['user', '2fa', 'confirm', 'bot', '--code', totpCode(secret, CLOCK().getTime())]);
+    const confirm = await run(['user', '2fa', 'confirm', 'bot', '--code', totpCode(enrolled.secret, CLOCK().getTime())]);
     expect(confirm.code).toBe(0);
     const codes = confirm.stdout.trim().split('\n');
     expect(codes).toHaveLength(10);

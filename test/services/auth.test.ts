@@ -144,11 +144,19 @@ describe.each(DIALECTS)('sign-in on %s', (dialect) => {
     expect(out.result.sessions_revoked).toBe(1);
     if (s.ok) expect(await validateSession(ctx, s.session_token)).toEqual({ ok: false, reason: 'revoked' });
     const r = await authenticate(ctx, { identifier: 'ann', password: out.result.generated_password! });
-    expect(r).toMatchObject({ ok: true, must_change_password: true });
+    expect(r).toMatchObject({ ok: true, must_change_password: true, scope: 'change_password' });
     await expect(setPassword(ctx, 'ann', { password: 'password1234' })).rejects.toMatchObject({ exitCode: 2 }); // common
     const kept = await setPassword(ctx, 'ann', { password: 'a fine long passphrase', keepSessions: true });
     expect(kept.result.sessions_revoked).toBe(0);
     const audit = await t.db.kysely.selectFrom('audit_log').select('changes').execute();
     expect(JSON.stringify(audit)).not.toContain(out.result.generated_password!);
+  });
+
+  it('with 2FA enforced for admins, an admin without 2FA gets a session that may only enrol', async () => {
+    await setPolicy(ctx, [{ key: 'security.enforce_admin_2fa', value: 'true', from: 'text' }]);
+    const admin = await authenticate(ctx, { identifier: 'root@example.com', password: PASSWORD });
+    expect(admin).toMatchObject({ ok: true, must_enrol_2fa: true, scope: 'enrol_2fa' });
+    if (admin.ok) expect(await validateSession(ctx, admin.session_token)).toMatchObject({ ok: true, scope: 'enrol_2fa' });
+    expect(await authenticate(ctx, { identifier: 'ann', password: PASSWORD })).toMatchObject({ ok: true, scope: 'full' });
   });
 });

@@ -9,6 +9,10 @@ import { registerStatusVerbs } from './status.js';
 import { registerDelete } from './delete.js';
 import { registerResetPassword } from './reset-password.js';
 import { registerTwoFactor } from './two-factor.js';
+import { registerRevokeSessions } from './revoke-sessions.js';
+import { registerHistory } from './history.js';
+import { registerActivity } from './activity.js';
+import { registerImpersonate } from './impersonate.js';
 
 export function registerUser(program: Command, f: FactoryRef): Command {
   const user = program
@@ -23,5 +27,9 @@ export function registerUser(program: Command, f: FactoryRef): Command {
   registerDelete(user, f);
   registerResetPassword(user, f);
   registerTwoFactor(user, f);
+  registerRevokeSessions(user, f);
+  registerHistory(user, f);
+  registerActivity(user, f);
+  registerImpersonate(user, f);
   return user;
 }

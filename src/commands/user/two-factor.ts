@@ -74,7 +74,9 @@ async function withSecrets<T extends object>(f: Factory, what: string, run: (ctx
 
 export async function runEnroll(f: Factory, o: TwoFactorOptions): Promise<void> {
   const { enrollTotp } = await import('../../core.js');
-  await withSecrets(f, 'the 2FA secret and URI', (ctx) => enrollTotp(ctx, o.user), (r) => [r.otpauth_uri, r.secret]);
+  // On a terminal, a QR code to scan as well (uqr: small, no dependencies, loaded only here).
+  const qr = f.io.isStdoutTTY && f.output.format === 'table' ? (await import('uqr')).renderUnicodeCompact : undefined;
+  await withSecrets(f, 'the 2FA secret and URI', (ctx) => enrollTotp(ctx, o.user), (r) => [...(qr ? [qr(r.otpauth_uri)] : []), r.otpauth_uri, r.secret]);
 }
 
 export async function runConfirm(f: Factory, o: TwoFactorOptions): Promise<void> {
