@@ -20,10 +20,21 @@ export {
   createUser, listUsers, iterateUsers, showUser, editUser, setUserRole, setUserStatus, deleteUser, previewDeleteUser,
   type UserView, type UserDetail, type CreateUserInput, type EditUserInput, type UserFilter, type CreatedUser, type StatusVerb,
 } from './services/users.js';
-export { revokeSessions, type RevokedSessions } from './services/sessions.js';
+export {
+  revokeSessions, listSessions, iterateSessions, showSession, revokeSession, purgeSessions, type RevokedSessions, type SessionView,
+} from './services/sessions.js';
+export { listLoginHistory, iterateLoginHistory, listUserActivity, iterateUserActivity } from './services/history.js';
+export { impersonate } from './services/impersonation.js';
+export { authenticate, validateSession, type AuthenticateInput, type AuthResult, type SessionCheck, type FailureReason } from './services/auth.js';
+export { explainSignIn, type SignInVerdict, type Check } from './services/auth-check.js';
+export { setPassword, createResetToken, redeemResetToken, type PasswordSet, type ResetLink, type SetPasswordInput } from './services/credentials.js';
+export { enrollTotp, confirmTotp, resetTwoFactor, twoFactorStatus, type Enrolment, type Confirmed, type TwoFactorStatus } from './services/two-factor.js';
+export { showPolicy, getSetting, setPolicy, exportPolicy, importPolicy, checkPolicy, type SettingView, type SettingInput, type Finding } from './services/policy.js';
 export {
   listAudit, iterateAudit, verifyAuditLog, auditAnchor, parseAnchor,
   type AuditEntryView, type AuditFilter, type VerifyResult, type Changes, type Anchor, type AnchorView,
 } from './services/audit.js';
 export { initialize, type InitResult, type FirstAdminInput } from './services/setup.js';
 export { DEFAULT_PASSWORD_POLICY, type PasswordPolicy } from './security/passwords.js';
+/** The key for secrets at rest: `makeContext(db, { secretBox: () => openSecretBox({ envKey, dbTarget }) })`. */
+export { SecretBox, SecretKeyError, openSecretBox, type KeySource, type ResolveKeyOptions } from './security/secrets.js';

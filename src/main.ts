@@ -16,6 +16,7 @@ import { registerUser } from './commands/user/index.js';
 import { registerPolicy } from './commands/policy/index.js';
 import { registerSecrets } from './commands/secrets/index.js';
 import { registerAuth } from './commands/auth/index.js';
+import { registerSession } from './commands/session/index.js';
 
 export const VERSION = '0.1.0';
 
@@ -31,6 +32,7 @@ const GROUPS: Record<string, { summary: string; register: (program: Command, f: 
   policy: { summary: 'Sign-in policy: show, get, set, unset, export, import, diff, check', register: registerPolicy },
   secrets: { summary: 'Secrets at rest: rotate the key', register: registerSecrets },
   auth: { summary: 'Sign-in: check why a user can or cannot sign in', register: registerAuth },
+  session: { summary: 'Sessions: list, show, revoke, purge', register: registerSession },
 };
 
 /** The first command word in argv, skipping the program's options and their values. */

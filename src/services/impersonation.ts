@@ -8,7 +8,7 @@ import { isIP } from 'node:net';
 import { RefusedError, UsageError } from '../errors.js';
 import { formatDuration } from '../policy/values.js';
 import { hashToken, newPublicId, newToken } from '../security/tokens.js';
-import { isoNow, type ServiceContext } from './context.js';
+import type { ServiceContext } from './context.js';
 import { assertCan } from './permissions.js';
 import { policyOf } from './policy.js';
 import { getUserRow } from './user-lookup.js';
@@ -65,7 +65,7 @@ export async function impersonateTx(uow: UnitOfWork, userRef: string, ttlSeconds
   }).execute();
   // The user's own sign-in history shows that someone else came in as them, and who.
   await trx.insertInto('login_history').values({
-    user_id: Number(user.id), identifier: user.email, at: isoNow(ctx), ip, user_agent: 'acctctl user impersonate',
+    user_id: Number(user.id), identifier: user.email, at: createdAt, ip, user_agent: 'acctctl user impersonate',
     method: 'impersonation', success: 1, reason: `impersonated by ${actor.label}`,
   }).execute();
   await uow.record('user.impersonate', target, {

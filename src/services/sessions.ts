@@ -5,7 +5,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { DB } from '../db/types.js';
-import { SESSION_KINDS, type SessionKind } from '../domain/enums.js';
+import { SESSION_KINDS, type SessionKind, type SessionScope } from '../domain/enums.js';
 import { NotFoundError, UsageError } from '../errors.js';
 import { formatDuration, parseDuration } from '../policy/values.js';
 import type { AuditTarget } from './audit.js';
@@ -74,6 +74,8 @@ export interface SessionView {
   user_public_id: string;
   user_email: string;
   kind: SessionKind;
+  /** full, or the one step the session may take (enrol_2fa, change_password). */
+  scope: SessionScope;
   state: SessionState;
   created_at: string;
   last_seen_at: string | null;
@@ -110,7 +112,7 @@ function sessionRows(db: Kysely<DB>) {
     .innerJoin('users as u', 'u.id', 'sessions.user_id')
     .leftJoin('users as imp', 'imp.id', 'sessions.impersonator_id')
     .select([
-      'sessions.id', 'sessions.public_id', 'sessions.user_id', 'sessions.kind', 'sessions.created_at', 'sessions.last_seen_at', 'sessions.expires_at',
+      'sessions.id', 'sessions.public_id', 'sessions.user_id', 'sessions.kind', 'sessions.scope', 'sessions.created_at', 'sessions.last_seen_at', 'sessions.expires_at',
       'sessions.revoked_at', 'sessions.ip', 'sessions.user_agent', 'sessions.impersonator', 'u.public_id as user_public_id', 'u.email as user_email',
       'u.super_admin as user_super_admin', 'imp.public_id as impersonator_public_id', 'imp.email as impersonator_email',
     ]);
@@ -129,6 +131,7 @@ function sessionView(row: SessionRow, now: string): SessionView {
     user_public_id: row.user_public_id,
     user_email: row.user_email,
     kind: row.kind,
+    scope: row.scope,
     state: stateOf(row, now),
     created_at: row.created_at,
     last_seen_at: row.last_seen_at,

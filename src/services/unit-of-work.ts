@@ -14,7 +14,7 @@ import type { DB, AuditRow } from '../db/types.js';
 import type { Database } from '../db/connect.js';
 import { withWriteTx } from '../db/dialect.js';
 import { RefusedError } from '../errors.js';
-import { appendAudit, type AuditTarget, type Changes } from './audit.js';
+import { appendAudit, auditView, type AuditEntryView, type AuditTarget, type Changes } from './audit.js';
 import type { ServiceContext, ActorSpec } from './context.js';
 import { assertActorActive, resolveActor, type Actor } from './permissions.js';
 
@@ -57,8 +57,8 @@ export interface StepResult<T> {
 
 export interface MutationOutcome<T> extends StepResult<T> {
   dryRun: boolean;
-  /** The entry of this mutation (null when nothing changed). */
-  audit: AuditRow | null;
+  /** The entry of this mutation, as `audit list` shows it (null when nothing changed). */
+  audit: AuditEntryView | null;
 }
 
 interface Active {
@@ -189,7 +189,7 @@ function outcomeOf<T>(uow: UnitOfWork, from: number, action: string, result: T, 
     ? { type: entry.target_type ?? '', id: entry.target_id ?? '', label: entry.target ?? '' }
     : uow.target ?? { type: '', id: '', label: '' };
   const changes = entry ? (JSON.parse(entry.changes) as Changes) : {};
-  return { result, target, changes, changed: entry !== null, dryRun, audit: entry };
+  return { result, target, changes, changed: entry !== null, dryRun, audit: entry ? auditView(entry) : null };
 }
 
 /** A refused attempt, written after the rollback in its own transaction. */

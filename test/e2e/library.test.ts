@@ -15,19 +15,30 @@ let dir: string;
 const SCRIPT = String.raw`
 import * as acct from 'acctctl';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 
 // Infrastructure: opening, migrating, building a context; they return no account data.
-const INFRA = new Set(['connect', 'defaultDbPath', 'migrate', 'schemaStatus', 'assertSchemaCurrent', 'latestVersion', 'makeContext', 'parseAnchor']);
-const FORBIDDEN_KEYS = /^(password_hash|two_factor_secret|token_hash|secret|client_secret|smtp_password)$/;
+const INFRA = new Set(['connect', 'defaultDbPath', 'migrate', 'schemaStatus', 'assertSchemaCurrent', 'latestVersion', 'makeContext', 'parseAnchor', 'openSecretBox']);
+// Stored secrets (hashes, sealed values) never leave. One-time displays are the point of
+// their functions and are checked below by name: generated_password, session_token,
+// token (a reset link's), secret and otpauth_uri (enrolment), recovery_codes.
+const FORBIDDEN_KEYS = /^(password_hash|two_factor_secret|token_hash|code_hash|sealed|client_secret|smtp_password)$/;
 
 const functions = Object.entries(acct).filter(([, v]) => typeof v === 'function' && !/^class\b/.test(Function.prototype.toString.call(v)));
 const db = await acct.connect(join(process.argv[2], 'lib.db'));
 await acct.migrate(db);
-const ctx = acct.makeContext(db, { actor: { kind: 'operator', label: 'library-test' }, passwordPolicy: { ...acct.DEFAULT_PASSWORD_POLICY, bcryptCost: 4 } });
+const box = new acct.SecretBox(randomBytes(32));
+const ctx = acct.makeContext(db, { actor: { kind: 'operator', label: 'library-test' }, passwordPolicy: { bcryptCost: 4 }, secretBox: () => box });
 const collect = async (it) => { const out = []; for await (const x of it) out.push(x); return out; };
 
+let rootPassword = '';
 const calls = {
-  initialize: () => acct.initialize(ctx, { email: 'root@example.com', generatePassword: true }),
+  initialize: async () => {
+    const r = await acct.initialize(ctx, { email: 'root@example.com', generatePassword: true });
+    rootPassword = r.admin.result.generated_password;
+    await acct.createUser(ctx, { email: 'b@example.com', password: 'correct horse battery staple' });
+    return r;
+  },
   createUser: () => acct.createUser(ctx, { email: 'a@example.com', password: 'correct horse battery staple' }),
   listUsers: () => acct.listUsers(ctx, {}),
   iterateUsers: () => collect(acct.iterateUsers(ctx, {})),
@@ -42,6 +53,32 @@ const calls = {
   iterateAudit: () => collect(acct.iterateAudit(ctx, {})),
   auditAnchor: () => acct.auditAnchor(ctx),
   verifyAuditLog: () => acct.verifyAuditLog(ctx),
+  authenticate: () => acct.authenticate(ctx, { identifier: 'root@example.com', password: rootPassword, ip: '192.0.2.1' }),
+  validateSession: async () => acct.validateSession(ctx, (await acct.authenticate(ctx, { identifier: 'root@example.com', password: rootPassword })).session_token),
+  explainSignIn: () => acct.explainSignIn(ctx, 'root@example.com', { password: rootPassword }),
+  setPassword: () => acct.setPassword(ctx, 'b@example.com', { generate: true }),
+  createResetToken: () => acct.createResetToken(ctx, 'b@example.com'),
+  redeemResetToken: async () => acct.redeemResetToken(ctx, (await acct.createResetToken(ctx, 'b@example.com')).result.token, 'another long passphrase'),
+  enrollTotp: () => acct.enrollTotp(ctx, 'b@example.com'),
+  confirmTotp: () => acct.confirmTotp(ctx, 'b@example.com', '000000').catch((e) => ({ refused: e.exitCode })),
+  resetTwoFactor: () => acct.resetTwoFactor(ctx, 'b@example.com'),
+  twoFactorStatus: () => acct.twoFactorStatus(ctx, 'b@example.com'),
+  listSessions: () => acct.listSessions(ctx, {}),
+  iterateSessions: () => collect(acct.iterateSessions(ctx, {})),
+  showSession: async () => acct.showSession(ctx, (await acct.listSessions(ctx, {})).items[0].session_id),
+  revokeSession: async () => acct.revokeSession(ctx, (await acct.listSessions(ctx, {})).items[0].session_id),
+  purgeSessions: () => acct.purgeSessions(ctx, { olderThanSeconds: 0 }),
+  listLoginHistory: () => acct.listLoginHistory(ctx, 'root@example.com', {}),
+  iterateLoginHistory: () => collect(acct.iterateLoginHistory(ctx, 'root@example.com', {})),
+  listUserActivity: () => acct.listUserActivity(ctx, 'root@example.com', {}),
+  iterateUserActivity: () => collect(acct.iterateUserActivity(ctx, 'root@example.com', {})),
+  impersonate: () => acct.impersonate(ctx, 'b@example.com', {}),
+  showPolicy: () => acct.showPolicy(ctx),
+  getSetting: () => acct.getSetting(ctx, 'password.min_length'),
+  setPolicy: () => acct.setPolicy(ctx, [{ key: 'app.name', value: 'Lib', from: 'text' }]),
+  exportPolicy: () => acct.exportPolicy(ctx),
+  importPolicy: () => acct.importPolicy(ctx, { 'app.name': 'Lib2' }),
+  checkPolicy: () => acct.checkPolicy(ctx),
 };
 
 const problems = [];
@@ -51,6 +88,8 @@ function scan(name, value, path = name) {
   if (value === null || value === undefined) return;
   if (typeof value === 'string') {
     if (/^\$2[aby]\$\d\d\$/.test(value) || /^\$argon2/.test(value)) problems.push(path + ' looks like a password hash');
+    if (/^v1\.[0-9a-f]{16}\./.test(value)) problems.push(path + ' looks like a sealed secret');
+    if (/^[0-9a-f]{64}$/.test(value) && !path.endsWith('.hash')) problems.push(path + ' looks like a token hash');
     return;
   }
   if (typeof value !== 'object') return;

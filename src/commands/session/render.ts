@@ -15,7 +15,7 @@ export const SESSION_LIST: ListSpec<SessionView> = {
     { header: 'IMPERSONATED BY', value: (s) => s.impersonator },
   ],
   csvFields: [
-    'session_id', 'user_public_id', 'user_email', 'kind', 'state', 'created_at', 'last_seen_at', 'expires_at', 'revoked_at', 'ip', 'user_agent',
+    'session_id', 'user_public_id', 'user_email', 'kind', 'scope', 'state', 'created_at', 'last_seen_at', 'expires_at', 'revoked_at', 'ip', 'user_agent',
     'impersonator', 'impersonator_public_id',
   ],
 };
@@ -25,7 +25,7 @@ export function sessionSections(s: SessionView): Section[] {
     {
       title: `Session ${s.session_id}`,
       fields: [
-        ['User', `${s.user_email} (${s.user_public_id})`], ['Kind', s.kind], ['State', s.state],
+        ['User', `${s.user_email} (${s.user_public_id})`], ['Kind', s.kind], ['Scope', s.scope], ['State', s.state],
         ...(s.impersonator !== null ? [['Impersonated by', s.impersonator_public_id ? `${s.impersonator} (${s.impersonator_public_id})` : s.impersonator] as [string, unknown]] : []),
       ],
     },

@@ -50,6 +50,6 @@ export async function runImpersonate(f: Factory, o: ImpersonateOptions): Promise
     return;
   }
   const r = outcome.result;
-  out.info(`Impersonation session ${r.session_id} as ${r.user_email} (${r.user_public_id}) for ${r.impersonator}, until ${r.expires_at}.`);
+  out.info(`Impersonation session ${r.session_id}: ${r.impersonator} as ${r.user_email} (${r.user_public_id}), until ${r.expires_at}.`);
   out.info('The token is on stdout above: shown once, not stored. Revoke early with `acctctl session revoke ' + r.session_id + '`.');
 }
