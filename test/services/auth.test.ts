@@ -159,4 +159,21 @@ describe.each(DIALECTS)('sign-in on %s', (dialect) => {
     if (admin.ok) expect(await validateSession(ctx, admin.session_token)).toMatchObject({ ok: true, scope: 'enrol_2fa' });
     expect(await authenticate(ctx, { identifier: 'ann', password: PASSWORD })).toMatchObject({ ok: true, scope: 'full' });
   });
+
+  it('after reset-2fa the old secret\'s codes prove nothing; a password change kills outstanding reset links', async () => {
+    const first = (await enrollTotp(ctx, 'ann')).result.secret;
+    await confirmTotp(ctx, 'ann', totpCode(first, clock.getTime()));
+    await resetTwoFactor(ctx, 'ann');
+    const second = (await enrollTotp(ctx, 'ann')).result.secret;
+    expect(second).not.toBe(first);
+    at('2026-11-24T12:05:00.000Z');
+    await expect(confirmTotp(ctx, 'ann', totpCode(first, clock.getTime()))).rejects.toMatchObject({ exitCode: 2, field: 'code' });
+    await confirmTotp(ctx, 'ann', totpCode(second, clock.getTime()));
+    at('2026-11-24T12:06:00.000Z');
+    expect(await authenticate(ctx, { identifier: 'ann', password: PASSWORD, totp: totpCode(first, clock.getTime()) })).toEqual({ ok: false, reason: 'bad_totp' });
+
+    const link = (await createResetToken(ctx, 'ann')).result.token;
+    await setPassword(ctx, 'ann', { password: 'a different long passphrase' });
+    await expect(redeemResetToken(ctx, link, 'yet another passphrase')).rejects.toMatchObject({ exitCode: 4 });
+  });
 });
