@@ -55,13 +55,18 @@ export class SecretNotShownError extends AcctError {
  * hook): if stdout is closed (`| true`, a dead pipe) the secret would be lost, so this
  * throws, the change rolls back and the command fails.
  */
-export async function deliverSecret(f: Factory, what: string, write: () => Promise<void>): Promise<void> {
-  if (f.io.stdoutDiscarded?.()) throw new SecretNotShownError(`${what} would go to /dev/null (stdout is closed or discarded); nothing was changed`);
+export async function deliverSecret(f: Factory, what: string, write: () => Promise<void>, stream: 'stdout' | 'stderr' = 'stdout'): Promise<void> {
+  const discarded = stream === 'stdout' ? f.io.stdoutDiscarded : f.io.stderrDiscarded;
+  if (discarded?.()) throw new SecretNotShownError(`${what} would go to /dev/null (${stream} is closed or discarded); nothing was changed`);
   try {
     await write();
-    await f.output.flush();
+    if (stream === 'stdout') await f.output.flush();
+    else {
+      const { flush } = await import('../io/iostreams.js');
+      await flush(f.io.stderr);
+    }
   } catch (err) {
-    if (err instanceof OutputClosedError) throw new SecretNotShownError(`${what} could not be written to stdout (${err.message}); nothing was changed`);
+    if (err instanceof OutputClosedError) throw new SecretNotShownError(`${what} could not be written to ${stream} (${err.message}); nothing was changed`);
     throw err;
   }
 }

@@ -18,6 +18,8 @@ export interface IOStreams {
    * started with stdout closed (`>&-`). A one-time secret must not go there.
    */
   stdoutDiscarded?: () => boolean;
+  /** The same for stderr, where a reset link goes until mail delivery exists. */
+  stderrDiscarded?: () => boolean;
 }
 
 /** A prompt is possible only with a terminal on both ends. */
@@ -90,6 +92,16 @@ export function flush(stream: Writable): Promise<void> {
   });
 }
 
+function isDevNull(fd: number): boolean {
+  try {
+    const out = fstatSync(fd);
+    const devNull = statSync('/dev/null');
+    return out.isCharacterDevice() && out.rdev === devNull.rdev;
+  } catch {
+    return false;
+  }
+}
+
 export function systemIO(opts: { noColor: boolean }): IOStreams {
   const isStdoutTTY = isatty(1);
   // A closed pipe surfaces through write callbacks (see write/flush), not as a crash.
@@ -105,15 +117,8 @@ export function systemIO(opts: { noColor: boolean }): IOStreams {
     isStdoutTTY,
     isStderrTTY: isatty(2),
     colorEnabled: isStdoutTTY && !opts.noColor,
-    stdoutDiscarded: () => {
-      try {
-        const out = fstatSync(1);
-        const devNull = statSync('/dev/null');
-        return out.isCharacterDevice() && out.rdev === devNull.rdev;
-      } catch {
-        return false;
-      }
-    },
+    stdoutDiscarded: () => isDevNull(1),
+    stderrDiscarded: () => isDevNull(2),
   };
 }
 

@@ -94,7 +94,8 @@ export async function explainSignIn(ctx: ServiceContext, ref: string, input: Che
   const verdict: SignInVerdict = { user: user.public_id, allowed, checks };
   if (input.createSession && allowed && input.password !== undefined) {
     const { authenticate } = await import('./auth.js');
-    const r = await authenticate(ctx, { identifier: user.email, password: input.password, totp: input.totp, recovery_code: input.recovery_code, ip: input.ip, user_agent: 'acctctl auth check' });
+    const identifier = byEmail ? user.email : user.username!;
+    const r = await authenticate(ctx, { identifier, password: input.password, totp: input.totp, recovery_code: input.recovery_code, ip: input.ip, user_agent: 'acctctl auth check' });
     if (r.ok) {
       verdict.session_token = r.session_token;
       verdict.session_id = r.session_id;

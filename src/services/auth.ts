@@ -8,7 +8,7 @@ import type { Kysely } from 'kysely';
 import type { DB, UserRow } from '../db/types.js';
 import { withWriteTx } from '../db/dialect.js';
 import type { LoginMethod } from '../domain/enums.js';
-import { printable } from '../domain/text.js';
+import { hasControlChars, isWellFormedText, printable } from '../domain/text.js';
 import { validActorIp } from '../domain/validate.js';
 import { bcryptCostOf, dummyVerify, hashPassword, verifyPassword } from '../security/passwords.js';
 import { hashToken, newPublicId, newToken } from '../security/tokens.js';
@@ -29,7 +29,7 @@ export interface AuthenticateInput {
 /** Why a sign-in failed: for login history and the operator; callers show one generic message. */
 export type FailureReason =
   | 'unknown_identifier' | 'method_disabled' | 'pending' | 'suspended' | 'deactivated' | 'no_password' | 'locked'
-  | 'bad_password' | 'totp_required' | 'bad_totp' | 'totp_replayed' | 'bad_recovery_code';
+  | 'bad_password' | 'totp_required' | 'bad_totp' | 'totp_replayed' | 'bad_recovery_code' | 'changed_during_sign_in';
 
 export type AuthResult =
   | {
@@ -49,7 +49,7 @@ export type AuthResult =
   | { ok: false; reason: FailureReason };
 
 const MAX_TEXT = 512;
-const clip = (s: string | undefined) => (s === undefined ? null : printable(s).slice(0, MAX_TEXT));
+const clip = (s: unknown) => (typeof s !== 'string' ? null : printable(s).slice(0, MAX_TEXT));
 
 function addSeconds(now: Date, seconds: number): string {
   return new Date(now.getTime() + seconds * 1000).toISOString();
@@ -57,6 +57,8 @@ function addSeconds(now: Date, seconds: number): string {
 
 /** The user an identifier names, if that sign-in method is on. */
 async function findForSignIn(db: Kysely<DB>, policy: Policy, identifier: string): Promise<{ user?: UserRow; disabled?: boolean }> {
+  // Anything that cannot be an identifier is simply not one (no query with a NUL in it).
+  if (typeof identifier !== 'string' || identifier.length > 320 || !isWellFormedText(identifier) || hasControlChars(identifier)) return {};
   const id = identifier.trim().normalize('NFC');
   const byEmail = id.includes('@');
   if (byEmail ? !policy.get('signin.email') : !policy.get('signin.username')) return { disabled: true };
@@ -68,7 +70,7 @@ async function findForSignIn(db: Kysely<DB>, policy: Policy, identifier: string)
 
 async function recordAttempt(db: Kysely<DB>, ctx: ServiceContext, input: AuthenticateInput, userId: number | null, method: LoginMethod, reason: FailureReason | null): Promise<void> {
   await db.insertInto('login_history').values({
-    user_id: userId, identifier: clip(input.identifier) ?? '', at: isoNow(ctx), ip: input.ip === undefined ? null : validActorIp(input.ip),
+    user_id: userId, identifier: clip(typeof input.identifier === 'string' ? input.identifier : '') ?? '', at: isoNow(ctx), ip: input.ip === undefined ? null : validActorIp(input.ip),
     user_agent: clip(input.user_agent), method, success: reason === null ? 1 : 0, reason,
   }).execute();
 }
@@ -90,6 +92,11 @@ export async function authenticate(ctx: ServiceContext, input: AuthenticateInput
   const lockFor = policy.get('security.lockout_duration');
   const now = ctx.now();
   const nowIso = now.toISOString();
+  // Locks when the count (not this attempt's view of it) reached the threshold: a success
+  // that finished meanwhile reset the count, and then nothing is locked.
+  const lockIfDue = async (trx: Kysely<DB>, userId: number) => {
+    if (threshold > 0) await trx.updateTable('users').set({ locked_until: addSeconds(now, lockFor) }).where('id', '=', userId).where('failed_login_count', '>=', threshold).execute();
+  };
   const fail = async (userId: number | null, reason: FailureReason, method: LoginMethod = 'password'): Promise<AuthResult> => {
     await withWriteTx(db, (trx) => recordAttempt(trx, ctx, input, userId, method, reason));
     return { ok: false, reason };
@@ -116,17 +123,17 @@ export async function authenticate(ctx: ServiceContext, input: AuthenticateInput
     return { user, attempts };
   });
   if ('reason' in slot && slot.reason !== undefined) {
-    // Same cost as a real comparison, so timing does not tell which accounts exist.
-    if (slot.reason !== 'locked') await dummyVerify(pwPolicy.bcryptCost);
+    // Same cost as a real comparison (locked included), so timing tells nothing about accounts.
+    await dummyVerify(pwPolicy.bcryptCost);
     return fail(slot.user ? Number(slot.user.id) : null, slot.reason);
   }
-  const { user, attempts } = slot as { user: UserRow; attempts: number };
+  const { user } = slot as { user: UserRow; attempts: number };
 
   // 2. The slow comparison, outside any lock.
-  const good = await verifyPassword(input.password, user.password_hash!);
+  const good = typeof input.password === 'string' && (await verifyPassword(input.password, user.password_hash!));
   if (!good) {
     await withWriteTx(db, async (trx) => {
-      if (threshold > 0 && attempts >= threshold) await trx.updateTable('users').set({ locked_until: addSeconds(now, lockFor) }).where('id', '=', user.id).execute();
+      await lockIfDue(trx, Number(user.id));
       await recordAttempt(trx, ctx, input, Number(user.id), 'password', 'bad_password');
     });
     return { ok: false, reason: 'bad_password' };
@@ -142,6 +149,8 @@ export async function authenticate(ctx: ServiceContext, input: AuthenticateInput
       if (second.reason === 'totp_required') {
         // The password was right: this attempt does not count against the account.
         await withWriteTx(db, (trx) => trx.updateTable('users').set((eb) => ({ failed_login_count: eb('failed_login_count', '-', 1) })).where('id', '=', user.id).where('failed_login_count', '>', 0).execute());
+      } else {
+        await withWriteTx(db, (trx) => lockIfDue(trx, Number(user.id)));
       }
       return fail(Number(user.id), second.reason, second.method);
     }
@@ -158,17 +167,26 @@ export async function authenticate(ctx: ServiceContext, input: AuthenticateInput
   // A session that owes a step may only take that step (the platform checks scope).
   const scope = mustEnrol ? 'enrol_2fa' : mustChange ? 'change_password' : 'full';
   const expires = addSeconds(now, policy.get('security.session_lifetime'));
-  await withWriteTx(db, async (trx) => {
+  const changed = await withWriteTx(db, async (trx) => {
+    // The account as it is now: a password set, a 2FA reset or a suspension that landed
+    // during the comparison wins, and this sign-in (with the old state) gets nothing.
+    const current = await trx.selectFrom('users').select(['password_hash', 'status', 'two_factor_enabled_at', 'two_factor_secret']).where('id', '=', user.id).executeTakeFirst();
+    if (!current || current.password_hash !== user.password_hash || current.status !== 'active' || current.two_factor_enabled_at !== user.two_factor_enabled_at || current.two_factor_secret !== user.two_factor_secret) {
+      await recordAttempt(trx, ctx, input, current ? Number(user.id) : null, method, 'changed_during_sign_in');
+      return true;
+    }
     await trx.updateTable('users').set({
       failed_login_count: 0, locked_until: null, last_login_at: nowIso, last_login_ip: input.ip === undefined ? null : validActorIp(input.ip),
       ...(rehash ? { password_hash: rehash } : {}),
-    }).where('id', '=', user.id).execute();
+    }).where('id', '=', user.id).where('password_hash', '=', user.password_hash!).execute();
     await trx.insertInto('sessions').values({
       public_id: publicId, token_hash: hashToken(token), user_id: Number(user.id), kind: 'web', scope, impersonator_id: null, impersonator: null,
       ip: input.ip === undefined ? null : validActorIp(input.ip), user_agent: clip(input.user_agent), created_at: nowIso, last_seen_at: nowIso, expires_at: expires, revoked_at: null,
     }).execute();
     await recordAttempt(trx, ctx, input, Number(user.id), method, null);
+    return false;
   });
+  if (changed) return { ok: false, reason: 'changed_during_sign_in' };
   return {
     ok: true, session_token: token, session_id: publicId, expires_at: expires,
     user: { public_id: user.public_id, email: user.email, role: user.role },
@@ -180,20 +198,28 @@ export async function authenticate(ctx: ServiceContext, input: AuthenticateInput
 
 export type SessionCheck =
   | { ok: true; session_id: string; kind: string; scope: string; expires_at: string; user: { public_id: string; email: string; role: string }; impersonator: string | null }
-  | { ok: false; reason: 'unknown' | 'revoked' | 'expired' | 'user_inactive' };
+  | { ok: false; reason: 'unknown' | 'revoked' | 'expired' | 'user_inactive' | 'impersonator_inactive' };
 
 /** The session a token names, if it is live; touches last_seen_at. */
 export async function validateSession(ctx: ServiceContext, token: string): Promise<SessionCheck> {
   const db = reader(ctx);
   const row = await db.selectFrom('sessions').innerJoin('users', 'users.id', 'sessions.user_id')
-    .select(['sessions.id', 'sessions.public_id', 'sessions.kind', 'sessions.scope', 'sessions.expires_at', 'sessions.revoked_at', 'sessions.impersonator', 'users.public_id as user_public_id', 'users.email', 'users.role', 'users.status'])
-    .where('sessions.token_hash', '=', hashToken(token)).executeTakeFirst();
+    .leftJoin('users as imp', 'imp.id', 'sessions.impersonator_id')
+    .select(['sessions.id', 'sessions.public_id', 'sessions.kind', 'sessions.scope', 'sessions.expires_at', 'sessions.revoked_at', 'sessions.last_seen_at', 'sessions.impersonator',
+      'sessions.impersonator_id', 'users.public_id as user_public_id', 'users.email', 'users.role', 'users.status', 'imp.status as imp_status', 'imp.role as imp_role'])
+    .where('sessions.token_hash', '=', typeof token === 'string' ? hashToken(token) : '').executeTakeFirst();
   if (!row) return { ok: false, reason: 'unknown' };
   if (row.revoked_at !== null) return { ok: false, reason: 'revoked' };
   const now = isoNow(ctx);
   if (row.expires_at <= now) return { ok: false, reason: 'expired' };
   if (row.status !== 'active') return { ok: false, reason: 'user_inactive' };
-  await withWriteTx(baseDb(ctx.db), (trx) => trx.updateTable('sessions').set({ last_seen_at: now }).where('id', '=', row.id).execute());
+  // An impersonation lasts only while its impersonator is an active admin (an operator's has none).
+  if (row.kind === 'impersonation' && row.impersonator_id !== null && (row.imp_status !== 'active' || row.imp_role !== 'admin')) return { ok: false, reason: 'impersonator_inactive' };
+  // Touched at most once a minute, as a plain update: checking a session must not queue
+  // behind the write lock every change takes.
+  if (row.last_seen_at === null || Date.parse(now) - Date.parse(row.last_seen_at) >= 60_000) {
+    await baseDb(ctx.db).kysely.updateTable('sessions').set({ last_seen_at: now }).where('id', '=', row.id).execute();
+  }
   return {
     ok: true, session_id: row.public_id ?? String(row.id), kind: row.kind, scope: row.scope, expires_at: row.expires_at,
     user: { public_id: row.user_public_id, email: row.email, role: row.role }, impersonator: row.impersonator,

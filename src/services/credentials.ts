@@ -41,12 +41,18 @@ export interface PasswordSet {
   sessions_revoked: number;
 }
 
-async function writePassword(uow: UnitOfWork, userId: number, hash: string, opts: { mustChange: boolean; keepSessions: boolean }): Promise<{ revoked: number; killed: number }> {
+async function writePassword(uow: UnitOfWork, userId: number, hash: string, opts: { mustChange: boolean; keepSessions: boolean }): Promise<{ revoked: number; killed: number; activated: boolean }> {
   const now = isoNow(uow.ctx);
-  await uow.trx.updateTable('users').set({ password_hash: hash, password_changed_at: now, must_change_password: opts.mustChange ? 1 : 0, failed_login_count: 0, locked_until: null, updated_at: now }).where('id', '=', userId).execute();
+  const before = await uow.trx.selectFrom('users').select('status').where('id', '=', userId).executeTakeFirstOrThrow();
+  // A pending user was waiting for exactly this: a way to sign in.
+  const activated = before.status === 'pending';
+  await uow.trx.updateTable('users').set({
+    password_hash: hash, password_changed_at: now, must_change_password: opts.mustChange ? 1 : 0, failed_login_count: 0, locked_until: null, updated_at: now,
+    ...(activated ? { status: 'active' as const, status_reason: null } : {}),
+  }).where('id', '=', userId).execute();
   const killed = await killTokensTx(uow.trx, uow.ctx, userId, 'password_reset');
   const revoked = opts.keepSessions ? 0 : await revokeUserSessionsTx(uow, userId);
-  return { revoked, killed };
+  return { revoked, killed, activated };
 }
 
 /** `user reset-password --generate | --password-stdin`: by an admin (or the operator). */
@@ -60,10 +66,10 @@ export async function setPassword(ctx: ServiceContext, ref: string, input: SetPa
     const user = await getUserRow(uow.trx, ref);
     uow.about(userTarget(user));
     assertCan(uow.actor, 'user.manage', { superAdmin: Number(user.super_admin) === 1, label: user.email });
-    const { revoked, killed } = await writePassword(uow, Number(user.id), hash, { mustChange: Boolean(input.mustChange), keepSessions: Boolean(input.keepSessions) });
+    const { revoked, killed, activated } = await writePassword(uow, Number(user.id), hash, { mustChange: Boolean(input.mustChange), keepSessions: Boolean(input.keepSessions) });
     await uow.record('user.password_set', userTarget(user), {
       password: { after: input.generate ? 'generated' : 'changed' }, must_change_password: { after: Boolean(input.mustChange) },
-      sessions_revoked: { after: revoked }, reset_tokens_killed: { after: killed },
+      sessions_revoked: { after: revoked }, reset_tokens_killed: { after: killed }, ...(activated ? { status: { before: 'pending', after: 'active' } } : {}),
     });
     const out: PasswordSet = { user: user.public_id, sessions_revoked: revoked };
     if (input.generate) out.generated_password = password;
@@ -111,8 +117,10 @@ export async function redeemResetToken(ctx: ServiceContext, token: string, newPa
     const user = await uow.trx.selectFrom('users').selectAll().where('id', '=', consumed.user_id).executeTakeFirstOrThrow();
     uow.about(userTarget(user));
     if (user.status === 'suspended' || user.status === 'deactivated') throw new RefusedError(`${user.email} is ${user.status}`);
-    const { revoked } = await writePassword(uow, Number(user.id), hash, { mustChange: false, keepSessions: false });
-    await uow.record('user.password_reset', userTarget(user), { password: { after: 'changed' }, via: { after: 'reset link' }, sessions_revoked: { after: revoked } });
+    const { revoked, activated } = await writePassword(uow, Number(user.id), hash, { mustChange: false, keepSessions: false });
+    await uow.record('user.password_reset', userTarget(user), {
+      password: { after: 'changed' }, via: { after: 'reset link' }, sessions_revoked: { after: revoked }, ...(activated ? { status: { before: 'pending', after: 'active' } } : {}),
+    });
     return { user: user.public_id, sessions_revoked: revoked };
   });
 }

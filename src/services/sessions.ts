@@ -20,14 +20,25 @@ import { printable } from './validate.js';
 
 export { SESSION_KINDS };
 
-/** Revokes every live session of a user inside the caller's unit; no entry of its own. */
+/**
+ * Revokes every live session of a user inside the caller's unit, and every session the
+ * user opened as an impersonator (they end with the impersonator's access); no entry of
+ * its own.
+ */
 export async function revokeUserSessionsTx(uow: UnitOfWork, userId: number): Promise<number> {
   const res = await uow.trx
     .updateTable('sessions')
     .set({ revoked_at: isoNow(uow.ctx) })
-    .where('user_id', '=', userId)
+    .where((eb) => eb.or([eb('user_id', '=', userId), eb('impersonator_id', '=', userId)]))
     .where('revoked_at', 'is', null)
     .executeTakeFirst();
+  return Number(res.numUpdatedRows);
+}
+
+/** Ends the impersonations a user opened (when they stop being an admin, or go). */
+export async function revokeImpersonationsByTx(uow: UnitOfWork, userId: number): Promise<number> {
+  const res = await uow.trx.updateTable('sessions').set({ revoked_at: isoNow(uow.ctx) })
+    .where('impersonator_id', '=', userId).where('revoked_at', 'is', null).executeTakeFirst();
   return Number(res.numUpdatedRows);
 }
 

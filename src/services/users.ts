@@ -16,7 +16,7 @@ import type { AuditTarget, Changes } from './audit.js';
 import { isoNow, type ServiceContext } from './context.js';
 import { checkLimit, decodeCursor, encodeCursor, iterateBatches, pageOf, type Page } from './paging.js';
 import { assertCan, type Actor } from './permissions.js';
-import { countActiveSessions, revokeUserSessionsTx } from './sessions.js';
+import { countActiveSessions, revokeImpersonationsByTx, revokeUserSessionsTx } from './sessions.js';
 import { passwordPolicyOf } from './policy.js';
 import { getUserRow } from './user-lookup.js';
 import { authorizeRead, mutate, reader, type MutationOutcome, type UnitOfWork } from './unit-of-work.js';
@@ -519,7 +519,12 @@ export async function setUserRoleTx(uow: UnitOfWork, ref: string, role: Role, su
   const nextSuper = role !== 'admin' ? 0 : superAdmin === undefined ? Number(user.super_admin) : superAdmin ? 1 : 0;
   assertCanTouch(uow.actor, user, nextSuper === 1);
   await assertKeepsAdmins(uow.trx, user, { role, super_admin: nextSuper, status: user.status, usable: canSignIn(user) }, 'demote');
-  return applyUpdate(uow, 'user.role', user, { role, super_admin: nextSuper });
+  const extra: Changes = {};
+  if (user.role === 'admin' && role !== 'admin') {
+    const ended = await revokeImpersonationsByTx(uow, Number(user.id));
+    if (ended > 0) extra.impersonations_ended = { after: ended };
+  }
+  return applyUpdate(uow, 'user.role', user, { role, super_admin: nextSuper }, extra);
 }
 
 export async function setUserRole(ctx: ServiceContext, ref: string, roleInput: string, superAdmin?: boolean): Promise<MutationOutcome<UserView>> {
@@ -580,6 +585,7 @@ export async function deleteUserTx(uow: UnitOfWork, ref: string): Promise<UserVi
   assertCanTouch(uow.actor, user);
   if (uow.actor.userId === Number(user.id)) throw new RefusedError(`cannot delete ${user.email}: an actor cannot delete itself`);
   await assertKeepsAdmins(uow.trx, user, null, 'delete');
+  await revokeImpersonationsByTx(uow, Number(user.id));
   await uow.trx.deleteFrom('users').where('id', '=', user.id).execute();
   const view = userView(user);
   const changes: Changes = {};

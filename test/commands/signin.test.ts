@@ -85,4 +85,13 @@ describe('sign-in verbs', () => {
     expect(ok.code).toBe(0);
     expect(ok.stderr).toContain('Sign-in would succeed.');
   });
+
+  it('auth check --create-session signs in by username when email sign-in is off', async () => {
+    await init();
+    await run(['user', 'create', '--email', 'uma@example.com', '--username', 'uma', '--password-stdin'], { stdin: 'a long enough password' });
+    await run(['policy', 'set', 'signin.email', 'false', '--yes']);
+    const r = await run(['auth', 'check', 'uma', '--password-stdin', '--create-session', '-o', 'json'], { stdin: 'a long enough password' });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ allowed: true, session_id: expect.stringMatching(/^ses_/) });
+  });
 });

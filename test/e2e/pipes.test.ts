@@ -41,4 +41,11 @@ describe('pipes', () => {
     expect(r.stdout.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toBe('');
   });
+
+  it('a reset link goes to stderr: stdout may be discarded, stderr may not', () => {
+    sh('"$ACCTCTL" user create --email link@example.com --username link');
+    expect(sh('"$ACCTCTL" user reset-password link --send-email >/dev/null').status).toBe(0);
+    const lost = sh('"$ACCTCTL" user reset-password link --send-email 2>/dev/null');
+    expect(lost.status).toBe(1);
+  });
 });

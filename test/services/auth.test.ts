@@ -7,7 +7,7 @@ import { authenticate, validateSession } from '../../src/services/auth.js';
 import { confirmTotp, enrollTotp, resetTwoFactor, twoFactorStatus } from '../../src/services/two-factor.js';
 import { createResetToken, redeemResetToken, setPassword } from '../../src/services/credentials.js';
 import { setPolicy } from '../../src/services/policy.js';
-import { setUserStatus } from '../../src/services/users.js';
+import { createUser, deleteUser, setUserRole, setUserStatus } from '../../src/services/users.js';
 import { totpCode } from '../../src/security/totp.js';
 import { generateKey, SecretBox } from '../../src/security/secrets.js';
 import type { ServiceContext } from '../../src/services/context.js';
@@ -175,5 +175,50 @@ describe.each(DIALECTS)('sign-in on %s', (dialect) => {
     const link = (await createResetToken(ctx, 'ann')).result.token;
     await setPassword(ctx, 'ann', { password: 'a different long passphrase' });
     await expect(redeemResetToken(ctx, link, 'yet another passphrase')).rejects.toMatchObject({ exitCode: 4 });
+  });
+
+  it('a password set while a sign-in compares the old one wins: no session, no old hash put back', async () => {
+    // ann's hash is at cost 4; a policy at cost 12 makes the sign-in re-hash slowly, while the reset lands
+    const slow = t.ctx({ now: () => clock, passwordPolicy: { bcryptCost: 12 } });
+    const signIn = authenticate(slow, { identifier: 'ann', password: PASSWORD });
+    await new Promise((r) => setTimeout(r, 30));
+    await setPassword(ctx, 'ann', { password: 'the new long passphrase' });
+    expect(await signIn).toEqual({ ok: false, reason: 'changed_during_sign_in' });
+    expect(await t.db.kysely.selectFrom('sessions').selectAll().execute()).toEqual([]);
+    expect((await authenticate(ctx, { identifier: 'ann', password: PASSWORD })).ok).toBe(false);
+    expect((await authenticate(ctx, { identifier: 'ann', password: 'the new long passphrase' })).ok).toBe(true);
+  });
+
+  it('an impersonation ends when its impersonator is suspended, demoted or deleted', async () => {
+    const { impersonate } = await import('../../src/services/impersonation.js');
+    for (const end of ['suspend', 'demote', 'delete'] as const) {
+      const email = `imp-${end}@example.com`;
+      await makeUser(ctx, { email, role: 'admin' });
+      const asAdmin = t.ctx({ now: () => clock, actor: { kind: 'user', ref: email } });
+      const imp = await impersonate(asAdmin, 'ann', {});
+      expect(await validateSession(ctx, imp.result.token)).toMatchObject({ ok: true, kind: 'impersonation' });
+      if (end === 'suspend') await setUserStatus(ctx, email, 'suspend');
+      else if (end === 'demote') await setUserRole(ctx, email, 'user');
+      else await deleteUser(ctx, email);
+      expect((await validateSession(ctx, imp.result.token)).ok, end).toBe(false);
+    }
+  });
+
+  it('a password set on a pending user activates it; hostile identifiers are refused, not thrown', async () => {
+    await createUser(ctx, { email: 'pend@example.com', username: 'pend' });
+    await setPassword(ctx, 'pend', { password: 'a long enough passphrase' });
+    expect((await authenticate(ctx, { identifier: 'pend', password: 'a long enough passphrase' })).ok).toBe(true);
+    for (const identifier of ['an\u0000n', 'k\u0000@example.com', 'x'.repeat(10_000), 42 as unknown as string]) {
+      expect(await authenticate(ctx, { identifier, password: PASSWORD })).toEqual({ ok: false, reason: 'unknown_identifier' });
+    }
+  });
+
+  it('a wrong second factor counts and locks like a wrong password', async () => {
+    await setPolicy(ctx, [{ key: 'security.lockout_threshold', value: '2', from: 'text' }]);
+    const secret = (await enrollTotp(ctx, 'ann')).result.secret;
+    await confirmTotp(ctx, 'ann', totpCode(secret, clock.getTime()));
+    for (let i = 0; i < 2; i++) expect(await authenticate(ctx, { identifier: 'ann', password: PASSWORD, totp: '000000' })).toEqual({ ok: false, reason: 'bad_totp' });
+    at('2026-11-24T12:01:00.000Z');
+    expect(await authenticate(ctx, { identifier: 'ann', password: PASSWORD, totp: totpCode(secret, clock.getTime()) })).toEqual({ ok: false, reason: 'locked' });
   });
 });

@@ -50,9 +50,10 @@ export async function runResetPassword(f: Factory, o: ResetPasswordOptions): Pro
         const r = oc.result as Link;
         shown = true;
         // No mail delivery yet: the link goes to stderr for the operator to pass on.
+        const { write } = await import('../../io/iostreams.js');
         await deliverSecret(f, 'the reset link', async () => {
-          f.output.warn(r.link ?? `reset token (app.base_url is unset, so no link can be built): ${r.token}`);
-        });
+          await write(f.io.stderr, `${r.link ?? `reset token (app.base_url is unset, so no link can be built): ${r.token}`}\n`);
+        }, 'stderr');
       },
     });
     const outcome = await createResetToken(ctx, o.user);
