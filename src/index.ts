@@ -27,7 +27,7 @@ export { listLoginHistory, iterateLoginHistory, listUserActivity, iterateUserAct
 export { impersonate } from './services/impersonation.js';
 export { authenticate, validateSession, type AuthenticateInput, type AuthResult, type SessionCheck, type FailureReason } from './services/auth.js';
 export { explainSignIn, type SignInVerdict, type Check } from './services/auth-check.js';
-export { setPassword, createResetToken, redeemResetToken, type PasswordSet, type ResetLink, type SetPasswordInput } from './services/credentials.js';
+export { setPassword, changeOwnPassword, createResetToken, redeemResetToken, type PasswordSet, type ResetLink, type SetPasswordInput } from './services/credentials.js';
 export { enrollTotp, confirmTotp, resetTwoFactor, twoFactorStatus, type Enrolment, type Confirmed, type TwoFactorStatus } from './services/two-factor.js';
 export { showPolicy, getSetting, setPolicy, exportPolicy, importPolicy, checkPolicy, type SettingView, type SettingInput, type Finding } from './services/policy.js';
 export {

@@ -74,14 +74,14 @@ export async function explainSignIn(ctx: ServiceContext, ref: string, input: Che
 
   const enrolled = user.two_factor_enabled_at !== null;
   if (enrolled) {
-    if (input.totp !== undefined) {
-      const secret = ctx.secretBox ? ctx.secretBox().open(user.two_factor_secret!, 'users.two_factor_secret') : undefined;
-      const r = secret === undefined ? null : verifyTotp({ secret, code: input.totp, atMs: ctx.now().getTime(), lastUsedStep: user.totp_last_step === null ? undefined : Number(user.totp_last_step) });
-      add('2FA', r?.ok === true, r === null ? 'cannot check the code: no secret key' : r.ok ? 'the code is right' : r.reason === 'replayed' ? 'the code was already used' : 'the code is wrong (check the device\'s clock)');
-    } else if (input.recovery_code !== undefined) {
+    if (input.recovery_code !== undefined) {
       const codes = await db.selectFrom('recovery_codes').select('code_hash').where('user_id', '=', user.id).where('used_at', 'is', null).execute();
       const ok = matchRecoveryCode(input.recovery_code, codes.map((c) => c.code_hash)) >= 0;
       add('2FA', ok, ok ? 'the recovery code is unused and right' : 'the recovery code is wrong or used');
+    } else if (input.totp !== undefined) {
+      const secret = ctx.secretBox ? ctx.secretBox().open(user.two_factor_secret!, 'users.two_factor_secret') : undefined;
+      const r = secret === undefined ? null : verifyTotp({ secret, code: input.totp, atMs: ctx.now().getTime(), lastUsedStep: user.totp_last_step === null ? undefined : Number(user.totp_last_step) });
+      add('2FA', r?.ok === true, r === null ? 'cannot check the code: no secret key' : r.ok ? 'the code is right' : r.reason === 'replayed' ? 'the code was already used' : 'the code is wrong (check the device\'s clock)');
     } else add('2FA', false, `enrolled since ${user.two_factor_enabled_at}: a code is required (--totp or --recovery-code)`);
   } else if (twoFactorEnforced(policy, user)) {
     const by = policy.get('security.enforce_2fa') ? 'security.enforce_2fa' : 'security.enforce_admin_2fa';

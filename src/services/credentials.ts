@@ -11,7 +11,7 @@ import type { TokenPurpose } from '../domain/enums.js';
 import { checkNewPassword, generatePassword, hashPassword } from '../security/passwords.js';
 import { hashToken, newToken } from '../security/tokens.js';
 import { isoNow, type ServiceContext } from './context.js';
-import { assertCan } from './permissions.js';
+import { assertCan, assertCanManageOrSelf } from './permissions.js';
 import { passwordPolicyOf, policyOf } from './policy.js';
 import { revokeUserSessionsTx } from './sessions.js';
 import { mutate, type MutationOutcome, type UnitOfWork } from './unit-of-work.js';
@@ -122,5 +122,31 @@ export async function redeemResetToken(ctx: ServiceContext, token: string, newPa
       password: { after: 'changed' }, via: { after: 'reset link' }, sessions_revoked: { after: revoked }, ...(activated ? { status: { before: 'pending', after: 'active' } } : {}),
     });
     return { user: user.public_id, sessions_revoked: revoked };
+  });
+}
+
+/**
+ * A user changing their own password (the platform's "change password" page, and the
+ * step a change_password session owes): the current password proves it, the other
+ * sessions stay, and the sessions that owed this step may do everything.
+ */
+export async function changeOwnPassword(ctx: ServiceContext, ref: string, input: { current: string; next: string }): Promise<MutationOutcome<PasswordSet>> {
+  const policy = await passwordPolicyOf(ctx);
+  await checkNewPassword(input.next, policy, 'next');
+  const hash = await hashPassword(input.next, policy.bcryptCost);
+  const { reader } = await import('./unit-of-work.js');
+  const { verifyPassword } = await import('../security/passwords.js');
+  const before = await getUserRow(reader(ctx), ref);
+  // The slow comparison outside the lock; the unit checks the hash did not change meanwhile.
+  if (before.password_hash === null || !(await verifyPassword(input.current, before.password_hash))) throw new RefusedError('the current password is wrong', { field: 'current' });
+  return mutate(ctx, 'user.password_change', async (uow) => {
+    const user = await getUserRow(uow.trx, ref);
+    uow.about(userTarget(user));
+    assertCanManageOrSelf(uow.actor, user);
+    if (user.password_hash !== before.password_hash) throw new RefusedError('the password changed meanwhile: try again');
+    const { killed } = await writePassword(uow, Number(user.id), hash, { mustChange: false, keepSessions: true });
+    await uow.trx.updateTable('sessions').set({ scope: 'full' }).where('user_id', '=', user.id).where('scope', '=', 'change_password').where('revoked_at', 'is', null).execute();
+    await uow.record('user.password_change', userTarget(user), { password: { after: 'changed' }, by: { after: 'the user' }, reset_tokens_killed: { after: killed } });
+    return { user: user.public_id, sessions_revoked: 0 };
   });
 }

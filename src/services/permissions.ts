@@ -98,3 +98,9 @@ export function assertCan(actor: Actor, action: Action, target: PermissionTarget
 export function requireAdmin(actor: Actor): void {
   assertCan(actor, 'user.manage');
 }
+
+/** Managing a user's own credentials: the user itself, or whoever may manage that user. */
+export function assertCanManageOrSelf(actor: Actor, user: { id: number | string; super_admin: number | string; email: string }): void {
+  if (actor.kind === 'user' && actor.userId === Number(user.id)) return;
+  assertCan(actor, 'user.manage', { superAdmin: Number(user.super_admin) === 1, label: user.email });
+}

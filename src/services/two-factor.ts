@@ -11,7 +11,7 @@ import type { LoginMethod } from '../domain/enums.js';
 import { hashRecoveryCode, matchRecoveryCode, newRecoveryCodes } from '../security/recovery-codes.js';
 import { newTotpSecret, otpauthUri, verifyTotp } from '../security/totp.js';
 import { isoNow, type ServiceContext } from './context.js';
-import { assertCan } from './permissions.js';
+import { assertCan, assertCanManageOrSelf } from './permissions.js';
 import { policyOf } from './policy.js';
 import { revokeUserSessionsTx } from './sessions.js';
 import { baseDb, mutate, reader, type MutationOutcome } from './unit-of-work.js';
@@ -61,7 +61,7 @@ export async function enrollTotp(ctx: ServiceContext, ref: string): Promise<Muta
   return mutate(ctx, 'user.2fa_enroll', async (uow) => {
     const user = await getUserRow(uow.trx, ref);
     uow.about(userTarget(user));
-    assertCan(uow.actor, 'user.manage', { superAdmin: Number(user.super_admin) === 1, label: user.email });
+    assertCanManageOrSelf(uow.actor, user);
     if (user.two_factor_enabled_at !== null) throw new RefusedError(`${user.email} already has 2FA: reset it first (acctctl user reset-2fa)`);
     const secret = newTotpSecret();
     await uow.trx.updateTable('users').set({ two_factor_secret: b.seal(secret, CONTEXT), totp_last_step: null, updated_at: isoNow(ctx) }).where('id', '=', user.id).execute();
@@ -82,7 +82,7 @@ export async function confirmTotp(ctx: ServiceContext, ref: string, code: string
   return mutate(ctx, 'user.2fa_confirm', async (uow) => {
     const user = await getUserRow(uow.trx, ref);
     uow.about(userTarget(user));
-    assertCan(uow.actor, 'user.manage', { superAdmin: Number(user.super_admin) === 1, label: user.email });
+    assertCanManageOrSelf(uow.actor, user);
     if (user.two_factor_enabled_at !== null) throw new RefusedError(`${user.email} already has 2FA`);
     if (user.two_factor_secret === null) throw new RefusedError(`${user.email} has no enrolment to confirm: run acctctl user 2fa enroll first`);
     const r = verifyTotp({ secret: b.open(user.two_factor_secret, CONTEXT), code, atMs: ctx.now().getTime(), lastUsedStep: undefined });
@@ -92,6 +92,9 @@ export async function confirmTotp(ctx: ServiceContext, ref: string, code: string
     await uow.trx.updateTable('users').set({ two_factor_enabled_at: now, totp_last_step: r.step, updated_at: now }).where('id', '=', user.id).execute();
     await uow.trx.deleteFrom('recovery_codes').where('user_id', '=', user.id).execute();
     await uow.trx.insertInto('recovery_codes').values(codes.map((c) => ({ user_id: Number(user.id), code_hash: hashRecoveryCode(c), used_at: null }))).execute();
+    // A session that was only allowed to enrol may now do what is left (a password change, or everything).
+    const next = Number(user.must_change_password) === 1 ? 'change_password' : 'full';
+    await uow.trx.updateTable('sessions').set({ scope: next }).where('user_id', '=', user.id).where('scope', '=', 'enrol_2fa').where('revoked_at', 'is', null).execute();
     await uow.record('user.2fa_confirm', userTarget(user), { two_factor: { before: false, after: true }, recovery_codes: { after: codes.length } });
     return { user: user.public_id, recovery_codes: codes };
   });

@@ -58,6 +58,7 @@ const calls = {
   explainSignIn: () => acct.explainSignIn(ctx, 'root@example.com', { password: rootPassword }),
   setPassword: () => acct.setPassword(ctx, 'b@example.com', { generate: true }),
   createResetToken: () => acct.createResetToken(ctx, 'b@example.com'),
+  changeOwnPassword: () => acct.changeOwnPassword(acct.makeContext(db, { actor: { kind: 'user', ref: 'root@example.com' }, passwordPolicy: { bcryptCost: 4 } }), 'root@example.com', { current: rootPassword, next: 'root chose this passphrase' }).then((r) => { rootPassword = 'root chose this passphrase'; return r; }),
   redeemResetToken: async () => acct.redeemResetToken(ctx, (await acct.createResetToken(ctx, 'b@example.com')).result.token, 'another long passphrase'),
   enrollTotp: () => acct.enrollTotp(ctx, 'b@example.com'),
   confirmTotp: () => acct.confirmTotp(ctx, 'b@example.com', '000000').catch((e) => ({ refused: e.exitCode })),

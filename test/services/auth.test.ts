@@ -5,7 +5,7 @@ import { DIALECTS, useTestDb } from '../setup.js';
 import { makeUser } from '../helpers.js';
 import { authenticate, validateSession } from '../../src/services/auth.js';
 import { confirmTotp, enrollTotp, resetTwoFactor, twoFactorStatus } from '../../src/services/two-factor.js';
-import { createResetToken, redeemResetToken, setPassword } from '../../src/services/credentials.js';
+import { changeOwnPassword, createResetToken, redeemResetToken, setPassword } from '../../src/services/credentials.js';
 import { setPolicy } from '../../src/services/policy.js';
 import { createUser, deleteUser, setUserRole, setUserStatus } from '../../src/services/users.js';
 import { totpCode } from '../../src/security/totp.js';
@@ -220,5 +220,24 @@ describe.each(DIALECTS)('sign-in on %s', (dialect) => {
     for (let i = 0; i < 2; i++) expect(await authenticate(ctx, { identifier: 'ann', password: PASSWORD, totp: '000000' })).toEqual({ ok: false, reason: 'bad_totp' });
     at('2026-11-24T12:01:00.000Z');
     expect(await authenticate(ctx, { identifier: 'ann', password: PASSWORD, totp: totpCode(secret, clock.getTime()) })).toEqual({ ok: false, reason: 'locked' });
+  });
+
+  it('a session that owes a step takes it as the user itself, and is then upgraded', async () => {
+    await setPolicy(ctx, [{ key: 'security.enforce_admin_2fa', value: 'true', from: 'text' }]);
+    await makeUser(ctx, { email: 'adm@example.com', role: 'admin' });
+    await setPassword(ctx, 'adm@example.com', { password: 'a temporary passphrase', mustChange: true });
+    const s = await authenticate(ctx, { identifier: 'adm@example.com', password: 'a temporary passphrase' });
+    expect(s).toMatchObject({ ok: true, scope: 'enrol_2fa', must_change_password: true });
+    if (!s.ok) return;
+    const self = t.ctx({ now: () => clock, secretBox: () => KEY, actor: { kind: 'user', ref: 'adm@example.com' } });
+    const secret = (await enrollTotp(self, 'adm@example.com')).result.secret;
+    await confirmTotp(self, 'adm@example.com', totpCode(secret, clock.getTime()));
+    expect(await validateSession(ctx, s.session_token)).toMatchObject({ ok: true, scope: 'change_password' });
+    await expect(changeOwnPassword(self, 'adm@example.com', { current: 'wrong one', next: 'my own new passphrase' })).rejects.toMatchObject({ exitCode: 4 });
+    await changeOwnPassword(self, 'adm@example.com', { current: 'a temporary passphrase', next: 'my own new passphrase' });
+    expect(await validateSession(ctx, s.session_token)).toMatchObject({ ok: true, scope: 'full' });
+    // another user cannot do it for them
+    const other = t.ctx({ now: () => clock, secretBox: () => KEY, actor: { kind: 'user', ref: 'ann@example.com' } });
+    await expect(enrollTotp(other, 'root@example.com')).rejects.toMatchObject({ exitCode: 4 });
   });
 });
