@@ -240,4 +240,17 @@ describe.each(DIALECTS)('sign-in on %s', (dialect) => {
     const other = t.ctx({ now: () => clock, secretBox: () => KEY, actor: { kind: 'user', ref: 'ann@example.com' } });
     await expect(enrollTotp(other, 'root@example.com')).rejects.toMatchObject({ exitCode: 4 });
   });
+
+  it('refuses pending, deactivated and password-less accounts; enforce_2fa covers everyone', async () => {
+    await createUser(ctx, { email: 'pending@example.com' });
+    expect(await authenticate(ctx, { identifier: 'pending@example.com', password: PASSWORD })).toEqual({ ok: false, reason: 'pending' });
+    await setUserStatus(ctx, 'ann', 'deactivate');
+    expect(await authenticate(ctx, { identifier: 'ann', password: PASSWORD })).toEqual({ ok: false, reason: 'deactivated' });
+    await t.db.kysely.updateTable('users').set({ status: 'active', password_hash: null }).where('email', '=', 'pending@example.com').execute();
+    expect(await authenticate(ctx, { identifier: 'pending@example.com', password: PASSWORD })).toEqual({ ok: false, reason: 'no_password' });
+    await setPolicy(ctx, [{ key: 'security.enforce_2fa', value: 'true', from: 'text' }]);
+    await makeUser(ctx, { email: 'plain@example.com' });
+    expect(await authenticate(ctx, { identifier: 'plain@example.com', password: PASSWORD })).toMatchObject({ ok: true, scope: 'enrol_2fa' });
+  });
 });
+
