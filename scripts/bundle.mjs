@@ -19,6 +19,9 @@ const out = join(dist, 'bundle');
 const CORE_DIRS = ['services', 'db', 'security', 'policy', 'bulk'].map((d) => join(dist, d) + '/');
 const CORE = join(dist, 'core.js');
 const ERRORS = join(dist, 'errors.js');
+// ~170 KB of data that only setting a password needs: a file of its own, so every other
+// verb does not parse it at start-up.
+const COMMON_PASSWORDS = join(dist, 'security', 'common-passwords.js');
 const external = ['better-sqlite3', 'bcrypt', 'pg', 'chalk', 'cli-table3', '@inquirer/prompts', 'uqr'];
 
 /** Redirects imports of another part to that part's file, kept external. */
@@ -30,6 +33,7 @@ function parts(which) {
         if (args.kind === 'entry-point') return undefined;
         const target = resolve(args.resolveDir, args.path);
         if (target === ERRORS && which !== 'errors') return { path: './errors.cjs', external: true };
+        if (target === COMMON_PASSWORDS && which === 'core') return { path: './common-passwords.cjs', external: true };
         if (which === 'cli' && target === CORE) return { path: './core.cjs', external: true };
         if (which === 'cli' && CORE_DIRS.some((d) => target.startsWith(d))) {
           return { errors: [{ text: `${relative(dist, args.importer)} imports ${relative(dist, target)}: CLI code must import core code through src/core.ts` }] };
@@ -72,5 +76,6 @@ rmSync(out, { recursive: true, force: true });
 await Promise.all([
   build({ ...common, entryPoints: [ERRORS], outfile: join(out, 'errors.cjs'), plugins: [parts('errors')] }),
   build({ ...common, entryPoints: [CORE], outfile: join(out, 'core.cjs'), plugins: [parts('core')] }),
+  build({ ...common, entryPoints: [COMMON_PASSWORDS], outfile: join(out, 'common-passwords.cjs'), plugins: [parts('data')] }),
   build({ ...common, entryPoints: [join(dist, 'cli.js')], outfile: join(out, 'cli.cjs'), plugins: [parts('cli')] }),
 ]);
