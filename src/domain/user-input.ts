@@ -77,7 +77,7 @@ export const USER_FIELDS: readonly UserFieldSpec[] = [
     arg: '<name>', help: 'username (unique; 2-64 letters, digits, . _ -)', editable: true,
   },
   {
-    key: 'displayName', column: 'display_name', flag: '--name', csv: 'display_name', requiredOnCreate: false, clearable: true,
+    key: 'displayName', column: 'display_name', flag: '--name', csv: 'name', requiredOnCreate: false, clearable: true,
     validate: text((v, f) => validText(v, f, DISPLAY_NAME_MAX)), arg: '<name>', help: 'display name (at most 200 characters)', editable: true,
   },
   {

@@ -6,7 +6,7 @@ describe('the user input schema', () => {
     expect(USER_FIELDS.map((f) => [f.key, f.flag, f.csv])).toEqual([
       ['email', '--email', 'email'],
       ['username', '--username', 'username'],
-      ['displayName', '--name', 'display_name'],
+      ['displayName', '--name', 'name'],
       ['role', '--role', 'role'],
       ['superAdmin', '--super-admin', 'super_admin'],
       ['phone', '--phone', 'phone'],
@@ -15,9 +15,9 @@ describe('the user input schema', () => {
       ['language', '--language', 'language'],
       ['preferences', '--preferences', 'preferences'],
     ]);
-    expect(USER_CSV_COLUMNS).toContain('display_name');
+    expect(USER_CSV_COLUMNS).toContain('name');
     expect(userField('display_name')?.flag).toBe('--name');
-    expect(userField('displayName')?.csv).toBe('display_name');
+    expect(userField('displayName')?.csv).toBe('name');
     expect(USER_FIELDS.filter((f) => f.requiredOnCreate).map((f) => f.key)).toEqual(['email']);
   });
 });
