@@ -36,3 +36,4 @@ export {
 } from './services/sessions.js';
 export { listLoginHistory, iterateLoginHistory, listUserActivity, iterateUserActivity, type LoginHistoryView } from './services/history.js';
 export { impersonate, type Impersonation } from './services/impersonation.js';
+export { exportUsers, EXPORT_COLUMNS, type ExportedUser } from './services/users.js';

@@ -5,6 +5,7 @@
  */
 import { ValidationError } from '../errors.js';
 import { USER_FIELDS, validateUserInput, type UserInput, type ValidatedUser } from '../domain/user-input.js';
+import { USER_STATUSES, type UserStatus } from '../domain/enums.js';
 import type { CsvRow } from './csv.js';
 
 export interface RowError {
@@ -24,7 +25,7 @@ export class RowErrors extends ValidationError {
 }
 
 /** The user import's columns: the user fields by their CSV names, and the password columns. */
-export const USER_IMPORT_COLUMNS: readonly string[] = [...USER_FIELDS.map((f) => f.csv), 'password', 'password_hash'];
+export const USER_IMPORT_COLUMNS: readonly string[] = [...USER_FIELDS.map((f) => f.csv), 'status', 'password', 'password_hash'];
 
 const CSV_TO_KEY = new Map(USER_FIELDS.map((f) => [f.csv, f.key]));
 const COLUMN_TO_CSV = new Map(USER_FIELDS.map((f) => [f.column as string, f.csv]));
@@ -32,6 +33,7 @@ const COLUMN_TO_CSV = new Map(USER_FIELDS.map((f) => [f.column as string, f.csv]
 export interface ValidUserRow {
   line: number;
   fields: ValidatedUser & { email: string };
+  status?: UserStatus | undefined;
   password?: string | undefined;
   password_hash?: string | undefined;
 }
@@ -47,6 +49,10 @@ export function validateUserRow(row: CsvRow): { ok: true; value: ValidUserRow } 
   const errors: RowError[] = [];
   const r = validateUserInput(raw, 'create');
   if (!r.ok) for (const e of r.errors) errors.push({ line: row.line, column: COLUMN_TO_CSV.get(e.field) ?? e.field, message: e.message });
+  const status = row.values.status || undefined;
+  if (status !== undefined && !(USER_STATUSES as readonly string[]).includes(status)) {
+    errors.push({ line: row.line, column: 'status', message: `unknown status "${status.slice(0, 40)}" (expected one of: ${USER_STATUSES.join(', ')})` });
+  }
   const password = row.values.password || undefined;
   const hash = row.values.password_hash || undefined;
   if (password !== undefined && hash !== undefined) errors.push({ line: row.line, column: 'password_hash', message: 'give password or password_hash, not both' });
@@ -54,7 +60,7 @@ export function validateUserRow(row: CsvRow): { ok: true; value: ValidUserRow } 
     errors.push({ line: row.line, column: 'password_hash', message: 'is not a bcrypt hash ($2a$, $2b$ or $2y$; other formats come later)' });
   }
   if (errors.length > 0 || !r.ok) return { ok: false, errors };
-  return { ok: true, value: { line: row.line, fields: r.value as ValidUserRow['fields'], password, password_hash: hash?.replace(/^\$2y\$/, '$2b$') } };
+  return { ok: true, value: { line: row.line, fields: r.value as ValidUserRow['fields'], status: status as UserStatus | undefined, password, password_hash: hash?.replace(/^\$2y\$/, '$2b$') } };
 }
 
 /**

@@ -48,7 +48,7 @@ export function assertActorActive(actor: Actor): void {
 
 /** The actions permissions are decided for. */
 export type Action = 'user.read' | 'user.manage' | 'audit.read' | 'session.manage' | 'db.migrate' | 'policy.read' | 'policy.write'
-  | 'session.read' | 'user.impersonate' | 'user.impersonate_admin';
+  | 'session.read' | 'user.impersonate' | 'user.impersonate_admin' | 'user.export';
 
 /** What the action is about, when that matters (a super admin target needs a super admin). */
 export interface PermissionTarget {
@@ -75,6 +75,9 @@ export function denial(actor: Actor, action: Action, target: PermissionTarget = 
         return `only super admins may change super admins (${target.label ?? 'the target'} is or would become one)`;
       }
       return null;
+    case 'user.export':
+      // An export carries password hashes.
+      return actor.role === 'admin' && actor.superAdmin ? null : `actor ${actor.label} is not a super admin: only super admins may export users (the export carries password hashes)`;
     case 'session.read':
       return actor.role === 'admin' ? null : `actor ${actor.label} has role ${actor.role}: only admins may see sessions`;
     case 'user.impersonate':

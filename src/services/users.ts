@@ -438,6 +438,48 @@ export async function* iterateUsers(ctx: ServiceContext, filter: UserFilter = {}
 }
 
 // ---------------------------------------------------------------------------------
+// Export
+
+/** A user in the import's column format: what `user export` writes and `user import` reads back. */
+export interface ExportedUser {
+  email: string;
+  username: string | null;
+  name: string | null;
+  role: Role;
+  super_admin: boolean;
+  status: UserStatus;
+  phone: string | null;
+  address: string | null;
+  timezone: string | null;
+  language: string | null;
+  preferences: string;
+  /** The bcrypt hash, so an export re-imports to users who sign in as before. */
+  password_hash: string | null;
+}
+
+export const EXPORT_COLUMNS = ['email', 'username', 'name', 'role', 'super_admin', 'status', 'phone', 'address', 'timezone', 'language', 'preferences', 'password_hash'] as const;
+
+/**
+ * Every matching user in the import format, streamed in keyset batches. It carries
+ * password hashes: super admins (and the operator) only.
+ */
+export async function exportUsers(ctx: ServiceContext, filter: UserFilter = {}, batchSize = 1000): Promise<AsyncGenerator<ExportedUser>> {
+  // Checked before the first row is asked for, so a refusal writes no header either.
+  const f = checkFilter(filter);
+  await authorizeRead(ctx, 'user.export', (a) => assertCan(a, 'user.export'));
+  return exportRows(ctx, f, filter.probeWindow ?? SEARCH_PROBE_WINDOW, batchSize);
+}
+
+async function* exportRows(ctx: ServiceContext, f: CheckedFilter, probe: number, batchSize: number): AsyncGenerator<ExportedUser> {
+  for await (const row of iterateBatches((after: UserCursor | undefined, n) => fetchPage(ctx, f, n, after, probe), (r) => cursorOf(f.sort, r), undefined, batchSize)) {
+    yield {
+      email: row.email, username: row.username, name: row.display_name, role: row.role, super_admin: Number(row.super_admin) === 1, status: row.status,
+      phone: row.phone, address: row.address, timezone: row.timezone, language: row.language, preferences: row.preferences, password_hash: row.password_hash,
+    };
+  }
+}
+
+// ---------------------------------------------------------------------------------
 // Show
 
 export async function showUser(ctx: ServiceContext, ref: string): Promise<UserDetail> {

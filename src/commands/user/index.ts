@@ -7,6 +7,7 @@ import { registerEdit } from './edit.js';
 import { registerRole } from './role.js';
 import { registerStatusVerbs } from './status.js';
 import { registerDelete } from './delete.js';
+import { registerExport } from './export.js';
 import { registerResetPassword } from './reset-password.js';
 import { registerTwoFactor } from './two-factor.js';
 import { registerRevokeSessions } from './revoke-sessions.js';
@@ -25,6 +26,7 @@ export function registerUser(program: Command, f: FactoryRef): Command {
   registerRole(user, f);
   registerStatusVerbs(user, f);
   registerDelete(user, f);
+  registerExport(user, f);
   registerResetPassword(user, f);
   registerTwoFactor(user, f);
   registerRevokeSessions(user, f);
