@@ -216,3 +216,17 @@ CREATE TABLE recovery_codes (
   used_at   TEXT
 );
 CREATE INDEX recovery_codes_user ON recovery_codes (user_id);
+
+-- version: 4
+-- Job locks: at most one run of a maintenance job (`acctctl cleanup`) at a time
+-- (src/db/job-lock.ts). On SQLite the row is the lock: a lease that its holder renews
+-- and that another run takes over (compare-and-set) once it has expired, so a killed
+-- run does not block the next one for ever. On PostgreSQL an advisory lock decides and
+-- the row only tells a second run who holds the lock and since when.
+CREATE TABLE job_locks (
+  name        TEXT PRIMARY KEY,
+  holder      TEXT NOT NULL,
+  owner       TEXT NOT NULL,
+  acquired_at TEXT NOT NULL,
+  expires_at  TEXT NOT NULL
+);

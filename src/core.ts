@@ -37,3 +37,4 @@ export {
 export { listLoginHistory, iterateLoginHistory, listUserActivity, iterateUserActivity, type LoginHistoryView } from './services/history.js';
 export { impersonate, type Impersonation } from './services/impersonation.js';
 export { exportUsers, EXPORT_COLUMNS, type ExportedUser } from './services/users.js';
+export { runCleanup, CLEANUP_KINDS, type CleanupResult, type CleanupInput, type CleanupKindView } from './services/cleanup.js';

@@ -38,3 +38,4 @@ export { initialize, type InitResult, type FirstAdminInput } from './services/se
 export { DEFAULT_PASSWORD_POLICY, type PasswordPolicy } from './security/passwords.js';
 /** The key for secrets at rest: `makeContext(db, { secretBox: () => openSecretBox({ envKey, dbTarget }) })`. */
 export { SecretBox, SecretKeyError, openSecretBox, type KeySource, type ResolveKeyOptions } from './security/secrets.js';
+export { runCleanup, CLEANUP_KINDS, type CleanupInput, type CleanupResult, type CleanupKind, type CleanupKindView } from './services/cleanup.js';

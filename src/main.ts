@@ -17,6 +17,7 @@ import { registerPolicy } from './commands/policy/index.js';
 import { registerSecrets } from './commands/secrets/index.js';
 import { registerAuth } from './commands/auth/index.js';
 import { registerSession } from './commands/session/index.js';
+import { registerCleanup } from './commands/cleanup.js';
 
 export const VERSION = '0.1.0';
 
@@ -33,6 +34,7 @@ const GROUPS: Record<string, { summary: string; register: (program: Command, f: 
   secrets: { summary: 'Secrets at rest: rotate the key', register: registerSecrets },
   auth: { summary: 'Sign-in: check why a user can or cannot sign in', register: registerAuth },
   session: { summary: 'Sessions: list, show, revoke, purge', register: registerSession },
+  cleanup: { summary: 'Remove expired sessions, tokens and old login history (for cron)', register: registerCleanup },
 };
 
 /** The first command word in argv, skipping the program's options and their values. */

@@ -80,6 +80,7 @@ const calls = {
   exportPolicy: () => acct.exportPolicy(ctx),
   importPolicy: () => acct.importPolicy(ctx, { 'app.name': 'Lib2' }),
   checkPolicy: () => acct.checkPolicy(ctx),
+  runCleanup: () => acct.runCleanup(ctx, {}),
 };
 
 const problems = [];
