@@ -4,7 +4,7 @@
  * lasts at most security.impersonation_max_ttl, and is audited; its token is returned
  * once and only its hash is stored.
  */
-import { isIP } from 'node:net';
+import { isIpAddress } from '../domain/validate.js';
 import { RefusedError, UsageError } from '../errors.js';
 import { formatDuration } from '../policy/values.js';
 import { hashToken, newPublicId, newToken } from '../security/tokens.js';
@@ -56,7 +56,7 @@ export async function impersonateTx(uow: UnitOfWork, userRef: string, ttlSeconds
   const expiresAt = new Date(now.getTime() + ttlSeconds * 1000).toISOString();
   const token = newToken();
   const sessionId = newPublicId('ses');
-  const ip = isIP(ctx.actorIp) !== 0 ? ctx.actorIp : null;
+  const ip = isIpAddress(ctx.actorIp) ? ctx.actorIp : null;
   await trx.insertInto('sessions').values({
     public_id: sessionId, token_hash: hashToken(token), user_id: Number(user.id), kind: 'impersonation',
     // The label is kept too: it still names the impersonator after that admin is deleted.

@@ -288,3 +288,14 @@ describe('review findings', () => {
     }
   });
 });
+
+describe('isIpAddress (without loading node:net at start-up)', () => {
+  it('agrees with node:net isIP', async () => {
+    const { isIP } = await import('node:net');
+    const { isIpAddress } = await import('../../src/domain/validate.js');
+    const cases = ['1.2.3.4', '255.255.255.255', '256.1.1.1', '01.2.3.4', '::1', '2001:db8::7', 'fe80::1%eth0', '::ffff:1.2.3.4', '1::2::3', 'gggg::1', '',
+      '1.2.3', 'abc', '2001:db8:0:0:0:0:2:1', '::', '1:2:3:4:5:6:7:8:9', '[::1]', '1.2.3.4 ', ' ::1', '\u001b]0;x', '1.2.3.4/24'];
+    for (let i = 0; i < 200; i++) cases.push(Array.from({ length: 4 }, () => Math.floor(Math.random() * 300)).join('.'));
+    for (const c of cases) expect(isIpAddress(c), JSON.stringify(c)).toBe(isIP(c) !== 0);
+  });
+});
