@@ -62,22 +62,29 @@ export class Output {
     const out = this.io.stdout;
     switch (this.format) {
       case 'json': {
-        await write(out, '{"items":[');
+        // Nothing is written before the first row (or the end): a refusal raised by the
+        // first fetch leaves stdout empty instead of half a document.
         let first = true;
         for await (const row of rows) {
-          await write(out, (first ? '\n' : ',\n') + JSON.stringify(row));
+          await write(out, (first ? '{"items":[\n' : ',\n') + JSON.stringify(row));
           first = false;
         }
-        await write(out, `${first ? '' : '\n'}],"next_cursor":${JSON.stringify(nextCursor)}}\n`);
+        await write(out, `${first ? '{"items":[' : '\n'}],"next_cursor":${JSON.stringify(nextCursor)}}\n`);
         return;
       }
       case 'ndjson':
         for await (const row of rows) await write(out, JSON.stringify(row) + '\n');
         break;
-      case 'csv':
-        await write(out, spec.csvFields.map(csvCell).join(',') + '\r\n');
-        for await (const row of rows) await write(out, spec.csvFields.map((f) => csvCell(row[f])).join(',') + '\r\n');
+      case 'csv': {
+        const header = spec.csvFields.map(csvCell).join(',') + '\r\n';
+        let first = true;
+        for await (const row of rows) {
+          await write(out, (first ? header : '') + spec.csvFields.map((f) => csvCell(row[f])).join(',') + '\r\n');
+          first = false;
+        }
+        if (first) await write(out, header);
         break;
+      }
       case 'table': {
         const collected: T[] = [];
         for await (const row of rows) collected.push(row);

@@ -87,3 +87,17 @@ describe('output', () => {
     expect(r.stdout).toBe('');
   });
 });
+
+describe('streamed lists and refusals', () => {
+  it('a refused --all listing writes nothing on stdout, not even a header', async () => {
+    await init();
+    await run(['user', 'create', '--email', 'plain@example.com', '--generate-password']);
+    for (const format of ['csv', 'json', 'ndjson']) {
+      const r = await run(['--actor', 'plain@example.com', 'user', 'list', '--all', '-o', format]);
+      expect(r.code).toBe(4);
+      expect(r.stdout).toBe('');
+    }
+    expect((await run(['user', 'list', '--all', '-o', 'csv', '--search', 'nobody-at-all'])).stdout).toMatch(/^id,public_id,email,/);
+    expect(JSON.parse((await run(['user', 'list', '--all', '-o', 'json', '--search', 'nobody-at-all'])).stdout)).toEqual({ items: [], next_cursor: null });
+  });
+});
