@@ -1,6 +1,7 @@
 /** Rendering shared by verbs: what a mutation did (or would do), one-time secrets, option parsers. */
 import { InvalidArgumentError, Option } from 'commander';
 import type { Factory } from '../factory.js';
+import type { ListSpec } from '../io/output.js';
 import type { Changes, MutationOutcome } from '../core.js';
 import { AcctError } from '../errors.js';
 import { OutputClosedError } from '../io/iostreams.js';
@@ -80,6 +81,22 @@ export function intOption(name: string, min: number, max: number) {
     }
     return n;
   };
+}
+
+/**
+ * Every list verb's output: one page (next_cursor on stderr or in JSON), or with --all
+ * every page streamed in constant memory.
+ */
+export async function outputListing<T extends object>(
+  f: Factory,
+  all: boolean | undefined,
+  spec: ListSpec<T>,
+  page: () => Promise<{ items: T[]; next_cursor: string | null }>,
+  stream: () => AsyncIterable<T>,
+): Promise<void> {
+  if (all) return f.output.list(stream(), spec);
+  const p = await page();
+  await f.output.list(p.items, spec, p.next_cursor);
 }
 
 /** The paging options every list takes. */

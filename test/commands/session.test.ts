@@ -228,6 +228,9 @@ describe('user history and user activity', () => {
     expect(p1.items).toHaveLength(2);
     const p2 = json((await run(['user', 'activity', 'ann@example.com', '--limit', '2', '--cursor', p1.next_cursor!, '-o', 'json'])).stdout);
     expect(p2).toEqual({ items: [page.items[2]], next_cursor: null });
+    // --all continues from --cursor too
+    const rest = (await run(['user', 'activity', 'ann@example.com', '--all', '--cursor', p1.next_cursor!, '-o', 'ndjson'])).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(rest).toEqual([page.items[2]]);
     expect((await run(['user', 'activity', 'ghost@example.com'])).code).toBe(3);
     expect((await run(['--actor', 'sue@example.com', 'user', 'activity', 'ann@example.com'])).code).toBe(4);
   });

@@ -40,13 +40,9 @@ Examples:
 export async function runList(f: Factory, opts: AuditListOptions): Promise<void> {
   const { listAudit, iterateAudit } = await import('../../core.js');
   const { AUDIT_LIST } = await import('./render.js');
+  const { outputListing } = await import('../shared.js');
   const ctx = await f.context({ mode: 'read' });
   const filter = { actor: opts.actor, action: opts.action, target: opts.target, since: opts.since, until: opts.until, limit: opts.limit, cursor: opts.cursor };
-  if (opts.all) {
-    await f.output.list(iterateAudit(ctx, { ...filter, limit: undefined }), AUDIT_LIST);
-    return;
-  }
-  const page = await listAudit(ctx, filter);
-  await f.output.list(page.items, AUDIT_LIST, page.next_cursor);
+  await outputListing(f, opts.all, AUDIT_LIST, () => listAudit(ctx, filter), () => iterateAudit(ctx, { ...filter, limit: undefined }));
 }
 

@@ -50,13 +50,9 @@ In JSON the page is {"items": [...], "next_cursor": "…" or null}.`,
 export async function runList(f: Factory, opts: SessionListOptions): Promise<void> {
   const { listSessions, iterateSessions } = await import('../../core.js');
   const { SESSION_LIST } = await import('./render.js');
+  const { outputListing } = await import('../shared.js');
   const ctx = await f.context({ mode: 'read' });
   const state = opts.allStates ? 'any' : opts.state ?? 'active';
   const filter = { user: opts.user, state, kind: opts.kind, limit: opts.limit, cursor: opts.cursor };
-  if (opts.all) {
-    await f.output.list(iterateSessions(ctx, { ...filter, limit: undefined }), SESSION_LIST);
-    return;
-  }
-  const page = await listSessions(ctx, filter);
-  await f.output.list(page.items, SESSION_LIST, page.next_cursor);
+  await outputListing(f, opts.all, SESSION_LIST, () => listSessions(ctx, filter), () => iterateSessions(ctx, { ...filter, limit: undefined }));
 }

@@ -31,11 +31,7 @@ Examples:
 export async function runActivity(f: Factory, o: ActivityOptions): Promise<void> {
   const { listUserActivity, iterateUserActivity } = await import('../../core.js');
   const { AUDIT_LIST } = await import('../audit/render.js');
+  const { outputListing } = await import('../shared.js');
   const ctx = await f.context({ mode: 'read' });
-  if (o.all) {
-    await f.output.list(iterateUserActivity(ctx, o.user), AUDIT_LIST);
-    return;
-  }
-  const page = await listUserActivity(ctx, o.user, { limit: o.limit, cursor: o.cursor });
-  await f.output.list(page.items, AUDIT_LIST, page.next_cursor);
+  await outputListing(f, o.all, AUDIT_LIST, () => listUserActivity(ctx, o.user, { limit: o.limit, cursor: o.cursor }), () => iterateUserActivity(ctx, o.user, { cursor: o.cursor }));
 }

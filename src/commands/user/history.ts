@@ -50,12 +50,8 @@ Examples:
 
 export async function runHistory(f: Factory, o: HistoryOptions): Promise<void> {
   const { listLoginHistory, iterateLoginHistory } = await import('../../core.js');
+  const { outputListing } = await import('../shared.js');
   const ctx = await f.context({ mode: 'read' });
   const filter = { failed: o.failed, since: o.since, limit: o.limit, cursor: o.cursor };
-  if (o.all) {
-    await f.output.list(iterateLoginHistory(ctx, o.user, { ...filter, limit: undefined }), HISTORY_LIST);
-    return;
-  }
-  const page = await listLoginHistory(ctx, o.user, filter);
-  await f.output.list(page.items, HISTORY_LIST, page.next_cursor);
+  await outputListing(f, o.all, HISTORY_LIST, () => listLoginHistory(ctx, o.user, filter), () => iterateLoginHistory(ctx, o.user, { ...filter, limit: undefined }));
 }

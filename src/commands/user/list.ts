@@ -46,12 +46,8 @@ cursor is printed on stderr.`,
 export async function runList(f: Factory, opts: ListOptions): Promise<void> {
   const { listUsers, iterateUsers } = await import('../../core.js');
   const { USER_LIST } = await import('./render.js');
+  const { outputListing } = await import('../shared.js');
   const ctx = await f.context({ mode: 'read' });
   const filter = { search: opts.search, role: opts.role, status: opts.status, twoFactor: opts['2fa'], sort: opts.sort, limit: opts.limit, cursor: opts.cursor };
-  if (opts.all) {
-    await f.output.list(iterateUsers(ctx, { ...filter, limit: undefined }), USER_LIST);
-    return;
-  }
-  const page = await listUsers(ctx, filter);
-  await f.output.list(page.items, USER_LIST, page.next_cursor);
+  await outputListing(f, opts.all, USER_LIST, () => listUsers(ctx, filter), () => iterateUsers(ctx, { ...filter, limit: undefined }));
 }
