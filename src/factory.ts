@@ -125,29 +125,23 @@ export class Factory {
     const reason = this.options.reason === undefined ? undefined : core.validReason(this.options.reason);
     const db = await this.db({ mode: opts.mode, checkSchema: opts.checkSchema });
     const cost = this.config.bcryptCost;
-    const url = await this.dbUrl();
+    const target = core.parseDbUrl(await this.dbUrl());
+    const openBox = (create: boolean) => core.openSecretBox({
+      envKey: this.config.secretKey,
+      envKeyFile: this.config.secretKeyFile,
+      optionKeyFile: this.options.secretKeyFile,
+      dbTarget: target,
+      create,
+    });
     let box: import('./core.js').SecretBox | undefined;
-    const secretBox = (o: { fresh?: boolean } = {}) => {
-      if (o.fresh) box = undefined;
-      box ??= core.openSecretBox({
-        envKey: this.config.secretKey,
-        envKeyFile: this.config.secretKeyFile,
-        optionKeyFile: this.options.secretKeyFile,
-        dbTarget: core.parseDbUrl(url),
-        create: createKey,
-      });
-      return box;
-    };
-    let createKey = false;
-    // init (and db migrate) make the key file beside a new SQLite database; PostgreSQL's
-    // key comes from the environment or --secret-key-file, when a secret is first set.
     // init and db migrate make the key file beside an SQLite database that holds no secret
     // yet; with secrets stored, a missing key is an error, never silently a new key.
-    if (opts.createSecretKey && !this.options.dryRun && core.parseDbUrl(url).dialect === 'sqlite' && !(await core.hasSealedSecrets(db))) {
-      createKey = true;
-      secretBox();
-      createKey = false;
-    }
+    // PostgreSQL's key comes from the environment or --secret-key-file.
+    if (opts.createSecretKey && !this.options.dryRun && target.dialect === 'sqlite' && !(await core.hasSealedSecrets(db))) box = openBox(true);
+    const secretBox = (o: { fresh?: boolean } = {}) => {
+      if (o.fresh || !box) box = openBox(false);
+      return box;
+    };
     return core.makeContext(db, {
       secretBox,
       now: this.clock,

@@ -5,7 +5,7 @@
 import { verifyPassword } from '../security/passwords.js';
 import { verifyTotp } from '../security/totp.js';
 import { matchRecoveryCode } from '../security/recovery-codes.js';
-import { twoFactorEnforced } from './auth.js';
+import { authenticate, twoFactorEnforced } from './auth.js';
 import { isoNow, type ServiceContext } from './context.js';
 import { assertCan } from './permissions.js';
 import { policyOf } from './policy.js';
@@ -93,7 +93,6 @@ export async function explainSignIn(ctx: ServiceContext, ref: string, input: Che
   const allowed = checks.every((c) => c.ok);
   const verdict: SignInVerdict = { user: user.public_id, allowed, checks };
   if (input.createSession && allowed && input.password !== undefined) {
-    const { authenticate } = await import('./auth.js');
     const identifier = byEmail ? user.email : user.username!;
     const r = await authenticate(ctx, { identifier, password: input.password, totp: input.totp, recovery_code: input.recovery_code, ip: input.ip, user_agent: 'acctctl auth check' });
     if (r.ok) {

@@ -16,6 +16,7 @@ import { isoNow, type ServiceContext } from './context.js';
 import { baseDb, reader } from './unit-of-work.js';
 import { passwordPolicyOf, policyOf, type Policy } from './policy.js';
 import { normalizeEmail } from './validate.js';
+import { verifySecondFactor } from './two-factor.js';
 
 export interface AuthenticateInput {
   identifier: string;
@@ -120,14 +121,14 @@ export async function authenticate(ctx: ServiceContext, input: AuthenticateInput
       await trx.updateTable('users').set({ locked_until: addSeconds(now, lockFor), failed_login_count: threshold }).where('id', '=', user.id).execute();
       return { user, reason: 'locked' as const };
     }
-    return { user, attempts };
+    return { user };
   });
   if ('reason' in slot && slot.reason !== undefined) {
     // Same cost as a real comparison (locked included), so timing tells nothing about accounts.
     await dummyVerify(pwPolicy.bcryptCost);
     return fail(slot.user ? Number(slot.user.id) : null, slot.reason);
   }
-  const { user } = slot as { user: UserRow; attempts: number };
+  const { user } = slot as { user: UserRow };
 
   // 2. The slow comparison, outside any lock.
   const good = typeof input.password === 'string' && (await verifyPassword(input.password, user.password_hash!));
@@ -143,7 +144,6 @@ export async function authenticate(ctx: ServiceContext, input: AuthenticateInput
   let method: LoginMethod = 'password';
   const enrolled = user.two_factor_enabled_at !== null;
   if (enrolled) {
-    const { verifySecondFactor } = await import('./two-factor.js');
     const second = await verifySecondFactor(ctx, user, { totp: input.totp, recovery_code: input.recovery_code });
     if (!second.ok) {
       if (second.reason === 'totp_required') {

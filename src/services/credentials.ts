@@ -8,13 +8,13 @@ import type { Transaction } from 'kysely';
 import type { DB } from '../db/types.js';
 import { RefusedError, UsageError } from '../errors.js';
 import type { TokenPurpose } from '../domain/enums.js';
-import { checkNewPassword, generatePassword, hashPassword } from '../security/passwords.js';
+import { checkNewPassword, generatePassword, hashPassword, verifyPassword } from '../security/passwords.js';
 import { hashToken, newToken } from '../security/tokens.js';
 import { isoNow, type ServiceContext } from './context.js';
 import { assertCan, assertCanManageOrSelf } from './permissions.js';
 import { passwordPolicyOf, policyOf } from './policy.js';
 import { revokeUserSessionsTx } from './sessions.js';
-import { mutate, type MutationOutcome, type UnitOfWork } from './unit-of-work.js';
+import { mutate, reader, type MutationOutcome, type UnitOfWork } from './unit-of-work.js';
 import { getUserRow } from './user-lookup.js';
 import { userTarget } from './users.js';
 
@@ -134,8 +134,6 @@ export async function changeOwnPassword(ctx: ServiceContext, ref: string, input:
   const policy = await passwordPolicyOf(ctx);
   await checkNewPassword(input.next, policy, 'next');
   const hash = await hashPassword(input.next, policy.bcryptCost);
-  const { reader } = await import('./unit-of-work.js');
-  const { verifyPassword } = await import('../security/passwords.js');
   const before = await getUserRow(reader(ctx), ref);
   // The slow comparison outside the lock; the unit checks the hash did not change meanwhile.
   if (before.password_hash === null || !(await verifyPassword(input.current, before.password_hash))) throw new RefusedError('the current password is wrong', { field: 'current' });

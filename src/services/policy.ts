@@ -14,6 +14,7 @@ import type { PasswordPolicy } from '../security/passwords.js';
 import { isoNow, type ServiceContext } from './context.js';
 import { assertCan } from './permissions.js';
 import { authorizeRead, mutate, reader, type MutationOutcome, type UnitOfWork } from './unit-of-work.js';
+import { assertSameKey } from './secrets.js';
 
 export type PolicyKey = keyof PolicyValues & string;
 
@@ -250,7 +251,7 @@ function planChanges(policy: Policy, changes: CheckedChange[], box?: () => Secre
 }
 
 /** The sign-in paths a policy leaves open, and whether a change closes one or turns 2FA on. */
-export function confirmationReasons(policy: Policy, plan: SettingChange[]): string[] {
+export function confirmationReasons(plan: SettingChange[]): string[] {
   const reasons: string[] = [];
   for (const c of plan) {
     if (c.key.startsWith('signin.') && c.before === true && c.after === false) reasons.push(`${c.key} off removes a sign-in path`);
@@ -258,7 +259,6 @@ export function confirmationReasons(policy: Policy, plan: SettingChange[]): stri
       reasons.push(`${c.key} on: users without 2FA must enrol at their next sign-in`);
     }
   }
-  void policy;
   return reasons;
 }
 
@@ -307,7 +307,6 @@ async function sealWith(uow: UnitOfWork, key: string, plain: string): Promise<st
   const { ctx } = uow;
   if (!ctx.secretBox) throw new UsageError(`${key} is a secret and no secret key is configured (ACCTCTL_SECRET_KEY, --secret-key-file, or the key file beside the database)`, { field: key });
   const box = ctx.secretBox({ fresh: true });
-  const { assertSameKey } = await import('./secrets.js');
   await assertSameKey(uow.trx, box);
   return box.seal(plain, key);
 }
@@ -368,7 +367,7 @@ export async function previewPolicy(ctx: ServiceContext, inputs: SettingInput[],
   const changes = checkChanges(inputs);
   const policy = await policyOf(ctx);
   const plan = planChanges(policy, changes, ctx.secretBox);
-  return { changes: plan, confirm: confirmationReasons(policy, plan) };
+  return { changes: plan, confirm: confirmationReasons(plan) };
 }
 
 // ---------------------------------------------------------------------------------

@@ -14,9 +14,10 @@ import { isoNow, type ServiceContext } from './context.js';
 import { assertCan, assertCanManageOrSelf } from './permissions.js';
 import { policyOf } from './policy.js';
 import { revokeUserSessionsTx } from './sessions.js';
-import { baseDb, mutate, reader, type MutationOutcome } from './unit-of-work.js';
+import { authorizeRead, baseDb, mutate, reader, type MutationOutcome } from './unit-of-work.js';
 import { getUserRow } from './user-lookup.js';
 import { userTarget } from './users.js';
+import { twoFactorEnforced } from './auth.js';
 
 const CONTEXT = 'users.two_factor_secret';
 
@@ -126,12 +127,10 @@ export interface TwoFactorStatus {
 }
 
 export async function twoFactorStatus(ctx: ServiceContext, ref: string): Promise<TwoFactorStatus> {
-  const { authorizeRead } = await import('./unit-of-work.js');
   await authorizeRead(ctx, 'user.2fa_status', (a) => assertCan(a, 'user.read'));
   const db: Kysely<DB> = reader(ctx);
   const user = await getUserRow(db, ref);
   const left = await db.selectFrom('recovery_codes').select((eb) => eb.fn.countAll<number>().as('n')).where('user_id', '=', user.id).where('used_at', 'is', null).executeTakeFirstOrThrow();
-  const { twoFactorEnforced } = await import('./auth.js');
   return {
     user: user.public_id, enabled: user.two_factor_enabled_at !== null, enabled_at: user.two_factor_enabled_at,
     enrolment_pending: user.two_factor_enabled_at === null && user.two_factor_secret !== null, recovery_codes_left: Number(left.n),

@@ -21,6 +21,7 @@ import { passwordPolicyOf } from './policy.js';
 import { getUserRow } from './user-lookup.js';
 import { authorizeRead, mutate, reader, type MutationOutcome, type UnitOfWork } from './unit-of-work.js';
 import { normalizeEmail, printable, validateUserInputOrThrow, validRole, validSearch, validStatus } from './validate.js';
+import { killTokensTx } from './credentials.js';
 
 export { USER_SORTS };
 
@@ -601,7 +602,6 @@ export async function setUserStatusTx(uow: UnitOfWork, ref: string, verb: Status
     const revoked = await revokeUserSessionsTx(uow, Number(user.id));
     if (revoked > 0) extra.sessions_revoked = { after: revoked };
     // Outstanding reset and verification links die with the account's access.
-    const { killTokensTx } = await import('./credentials.js');
     const killed = await killTokensTx(uow.trx, uow.ctx, Number(user.id));
     if (killed > 0) extra.tokens_killed = { after: killed };
   }
