@@ -230,3 +230,10 @@ CREATE TABLE job_locks (
   acquired_at TEXT NOT NULL,
   expires_at  TEXT NOT NULL
 );
+
+-- version: 5
+-- Bulk import: what each account's password was when a file set it (src/services/
+-- user-import.ts), so re-running the same file changes nothing and a password changed
+-- since is not taken for a difference. 'h:' + SHA-256 of the bcrypt hash set; never the
+-- password, never a fast hash of it.
+ALTER TABLE users ADD COLUMN import_fingerprint TEXT;

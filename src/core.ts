@@ -38,3 +38,9 @@ export { listLoginHistory, iterateLoginHistory, listUserActivity, iterateUserAct
 export { impersonate, type Impersonation } from './services/impersonation.js';
 export { exportUsers, EXPORT_COLUMNS, type ExportedUser } from './services/users.js';
 export { runCleanup, CLEANUP_KINDS, type CleanupResult, type CleanupInput, type CleanupKindView } from './services/cleanup.js';
+export { importUsers, type ImportInput } from './services/user-import.js';
+export { PartialError, type BulkHooks, type BulkOptions, type BulkPlan, type BulkSummary, type RefusedRow } from './bulk/engine.js';
+export { parseColumnMap } from './bulk/csv.js';
+export { USER_IMPORT_COLUMNS } from './bulk/rows.js';
+export { bulkUpdateUsers, BULK_VERBS, BULK_VALUE_COLUMN, BULK_ID_COLUMNS, type BulkVerb, type BulkFilter, type UserBulkInput } from './services/user-bulk.js';
+export { applyPlan } from './services/bulk-plans.js';

@@ -18,6 +18,7 @@ import { registerSecrets } from './commands/secrets/index.js';
 import { registerAuth } from './commands/auth/index.js';
 import { registerSession } from './commands/session/index.js';
 import { registerCleanup } from './commands/cleanup.js';
+import { registerApply } from './commands/apply.js';
 
 export const VERSION = '0.1.0';
 
@@ -35,6 +36,7 @@ const GROUPS: Record<string, { summary: string; register: (program: Command, f: 
   auth: { summary: 'Sign-in: check why a user can or cannot sign in', register: registerAuth },
   session: { summary: 'Sessions: list, show, revoke, purge', register: registerSession },
   cleanup: { summary: 'Remove expired sessions, tokens and old login history (for cron)', register: registerCleanup },
+  apply: { summary: 'Apply a bulk plan saved with --plan-out', register: registerApply },
 };
 
 /** The first command word in argv, skipping the program's options and their values. */

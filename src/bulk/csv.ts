@@ -6,7 +6,10 @@
  * that export neutralised for spreadsheets (a leading ' before = + - @, tab or CR) is
  * restored, so export -> import is exact.
  */
+import { createHash } from 'node:crypto';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import type { BulkSource, SourceRow } from './engine.js';
+import type { RowError } from './rows.js';
 import { ValidationError } from '../errors.js';
 import { printable } from '../domain/text.js';
 
@@ -156,4 +159,35 @@ function checkHeader(record: string[], opts: CsvOptions): { positions: { index: 
   });
   for (const r of opts.required ?? []) if (!seen.has(r)) throw csvError(`the required column ${r} is missing`, 1);
   return { positions, ignored };
+}
+
+/** A row's validation: its value, or every bad column. May be async (a password check). */
+export type RowValidator<V> = (row: CsvRow) => { ok: true; value: V } | { ok: false; errors: RowError[] } | Promise<{ ok: true; value: V } | { ok: false; errors: RowError[] }>;
+
+/**
+ * A CSV file as a bulk source: each row validated, and the file's SHA-256 (of the bytes
+ * as read, for the bulk.run entry). `open` is called once.
+ */
+export function csvSource<V>(open: () => Readable, name: string, opts: CsvOptions, validate: RowValidator<V>, onHeader?: (h: CsvHeader) => void): BulkSource<V> {
+  let digest: string | null = null;
+  return {
+    describe: { file: name },
+    digest: () => digest,
+    async *rows(): AsyncGenerator<SourceRow<V>> {
+      const hash = createHash('sha256');
+      const hashing = new Transform({
+        transform(chunk: Buffer, _enc, done: TransformCallback) {
+          hash.update(chunk);
+          done(null, chunk);
+        },
+      });
+      const input = open();
+      input.on('error', (err) => hashing.destroy(err));
+      for await (const row of readCsv(input.pipe(hashing), opts, onHeader)) {
+        const r = await validate(row);
+        yield r.ok ? { line: row.line, ok: true, value: r.value } : { line: row.line, ok: false, errors: r.errors };
+      }
+      digest = hash.digest('hex');
+    },
+  };
 }

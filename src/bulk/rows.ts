@@ -6,6 +6,7 @@
 import { ValidationError } from '../errors.js';
 import { USER_FIELDS, validateUserInput, type UserInput, type ValidatedUser } from '../domain/user-input.js';
 import { USER_STATUSES, type UserStatus } from '../domain/enums.js';
+import { isWellFormedBcryptHash } from '../security/passwords.js';
 import type { CsvRow } from './csv.js';
 
 export interface RowError {
@@ -36,6 +37,8 @@ export interface ValidUserRow {
   status?: UserStatus | undefined;
   password?: string | undefined;
   password_hash?: string | undefined;
+  /** The columns this row gave a value (an empty cell is "not given"). */
+  present: string[];
 }
 
 /** One row of `user import`: the user schema's checks, named by line and CSV column. */
@@ -56,11 +59,11 @@ export function validateUserRow(row: CsvRow): { ok: true; value: ValidUserRow } 
   const password = row.values.password || undefined;
   const hash = row.values.password_hash || undefined;
   if (password !== undefined && hash !== undefined) errors.push({ line: row.line, column: 'password_hash', message: 'give password or password_hash, not both' });
-  if (hash !== undefined && !/^\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$/.test(hash)) {
+  if (hash !== undefined && !isWellFormedBcryptHash(hash)) {
     errors.push({ line: row.line, column: 'password_hash', message: 'is not a bcrypt hash ($2a$, $2b$ or $2y$; other formats come later)' });
   }
   if (errors.length > 0 || !r.ok) return { ok: false, errors };
-  return { ok: true, value: { line: row.line, fields: r.value as ValidUserRow['fields'], status: status as UserStatus | undefined, password, password_hash: hash?.replace(/^\$2y\$/, '$2b$') } };
+  return { ok: true, value: { line: row.line, present: Object.keys(row.values).filter((c) => row.values[c] !== ''), fields: r.value as ValidUserRow['fields'], status: status as UserStatus | undefined, password, password_hash: hash?.replace(/^\$2y\$/, '$2b$') } };
 }
 
 /**

@@ -35,6 +35,7 @@ export interface UsersTable {
   search_text: Generated<string>;
   must_change_password: Generated<number>;
   totp_last_step: number | null;
+  import_fingerprint: string | null;
 }
 
 export interface SessionsTable {

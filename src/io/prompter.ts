@@ -4,6 +4,8 @@ import { canPrompt, type IOStreams } from './iostreams.js';
 /** Questions to a person; mockable. Never asked without a terminal. */
 export interface Prompter {
   confirm(message: string): Promise<boolean>;
+  /** A line of text ('' when the person gives up with Ctrl-C). */
+  input(message: string): Promise<string>;
 }
 
 /** @inquirer/prompts on stderr, loaded only when a question is really asked. */
@@ -18,20 +20,31 @@ export function inquirerPrompter(io: IOStreams): Prompter {
         throw err;
       }
     },
+    async input(message) {
+      const { input } = await import('@inquirer/prompts');
+      try {
+        return await input({ message }, { input: io.stdin, output: io.stderr });
+      } catch (err) {
+        if ((err as Error).name === 'ExitPromptError') return '';
+        throw err;
+      }
+    },
   };
 }
 
 /** A prompter that answers from a script, and records what it was asked. */
-export function scriptedPrompter(answers: boolean[]): Prompter & { asked: string[] } {
+export function scriptedPrompter(answers: (boolean | string)[]): Prompter & { asked: string[] } {
   const asked: string[] = [];
+  const next = (message: string, kind: 'boolean' | 'string') => {
+    asked.push(message);
+    const answer = answers.shift();
+    if (typeof answer !== kind) throw new Error(`unexpected prompt (${kind}): ${message}`);
+    return answer;
+  };
   return {
     asked,
-    async confirm(message) {
-      asked.push(message);
-      const next = answers.shift();
-      if (next === undefined) throw new Error(`unexpected prompt: ${message}`);
-      return next;
-    },
+    confirm: async (message) => next(message, 'boolean') as boolean,
+    input: async (message) => next(message, 'string') as string,
   };
 }
 

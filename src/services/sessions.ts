@@ -48,16 +48,18 @@ export interface RevokedSessions {
 }
 
 /** Signs a user out everywhere: one audit entry (session.revoke), even when none was live. */
+export async function revokeSessionsTx(uow: UnitOfWork, userRef: string): Promise<RevokedSessions> {
+  const user = await getUserRow(uow.trx, userRef);
+  const target = { type: 'user', id: user.public_id, label: user.email };
+  uow.about(target);
+  assertCan(uow.actor, 'session.manage', { superAdmin: Number(user.super_admin) === 1, label: user.email });
+  const revoked = await revokeUserSessionsTx(uow, Number(user.id));
+  await uow.record('session.revoke', target, { sessions_revoked: { after: revoked } });
+  return { user: user.public_id, revoked };
+}
+
 export async function revokeSessions(ctx: ServiceContext, userRef: string): Promise<MutationOutcome<RevokedSessions>> {
-  return mutate(ctx, 'session.revoke', async (uow) => {
-    const user = await getUserRow(uow.trx, userRef);
-    const target = { type: 'user', id: user.public_id, label: user.email };
-    uow.about(target);
-    assertCan(uow.actor, 'session.manage', { superAdmin: Number(user.super_admin) === 1, label: user.email });
-    const revoked = await revokeUserSessionsTx(uow, Number(user.id));
-    await uow.record('session.revoke', target, { sessions_revoked: { after: revoked } });
-    return { user: user.public_id, revoked };
-  });
+  return mutate(ctx, 'session.revoke', (uow) => revokeSessionsTx(uow, userRef));
 }
 
 export async function countActiveSessions(db: Kysely<DB>, userId: number, now: string): Promise<number> {

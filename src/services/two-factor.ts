@@ -14,7 +14,7 @@ import { isoNow, type ServiceContext } from './context.js';
 import { assertCan, assertCanManageOrSelf } from './permissions.js';
 import { policyOf } from './policy.js';
 import { revokeUserSessionsTx } from './sessions.js';
-import { authorizeRead, baseDb, mutate, reader, type MutationOutcome } from './unit-of-work.js';
+import { authorizeRead, baseDb, mutate, reader, type MutationOutcome, type UnitOfWork } from './unit-of-work.js';
 import { getUserRow } from './user-lookup.js';
 import { userTarget } from './users.js';
 import { twoFactorEnforced } from './auth.js';
@@ -102,19 +102,22 @@ export async function confirmTotp(ctx: ServiceContext, ref: string, code: string
 }
 
 /** Clears the secret and the recovery codes and revokes every session. */
-export async function resetTwoFactor(ctx: ServiceContext, ref: string): Promise<MutationOutcome<{ user: string; sessions_revoked: number }>> {
-  return mutate(ctx, 'user.2fa_reset', async (uow) => {
-    const user = await getUserRow(uow.trx, ref);
-    uow.about(userTarget(user));
-    assertCan(uow.actor, 'user.manage', { superAdmin: Number(user.super_admin) === 1, label: user.email });
-    const codes = await uow.trx.deleteFrom('recovery_codes').where('user_id', '=', user.id).executeTakeFirst();
-    await uow.trx.updateTable('users').set({ two_factor_secret: null, two_factor_enabled_at: null, totp_last_step: null, updated_at: isoNow(ctx) }).where('id', '=', user.id).execute();
-    const revoked = await revokeUserSessionsTx(uow, Number(user.id));
-    await uow.record('user.2fa_reset', userTarget(user), {
-      two_factor: { before: user.two_factor_enabled_at !== null, after: false }, recovery_codes_deleted: { after: Number(codes.numDeletedRows) }, sessions_revoked: { after: revoked },
-    });
-    return { user: user.public_id, sessions_revoked: revoked };
+export async function resetTwoFactorTx(uow: UnitOfWork, ref: string): Promise<{ user: string; sessions_revoked: number }> {
+  const { ctx } = uow;
+  const user = await getUserRow(uow.trx, ref);
+  uow.about(userTarget(user));
+  assertCan(uow.actor, 'user.manage', { superAdmin: Number(user.super_admin) === 1, label: user.email });
+  const codes = await uow.trx.deleteFrom('recovery_codes').where('user_id', '=', user.id).executeTakeFirst();
+  await uow.trx.updateTable('users').set({ two_factor_secret: null, two_factor_enabled_at: null, totp_last_step: null, updated_at: isoNow(ctx) }).where('id', '=', user.id).execute();
+  const revoked = await revokeUserSessionsTx(uow, Number(user.id));
+  await uow.record('user.2fa_reset', userTarget(user), {
+    two_factor: { before: user.two_factor_enabled_at !== null, after: false }, recovery_codes_deleted: { after: Number(codes.numDeletedRows) }, sessions_revoked: { after: revoked },
   });
+  return { user: user.public_id, sessions_revoked: revoked };
+}
+
+export async function resetTwoFactor(ctx: ServiceContext, ref: string): Promise<MutationOutcome<{ user: string; sessions_revoked: number }>> {
+  return mutate(ctx, 'user.2fa_reset', (uow) => resetTwoFactorTx(uow, ref));
 }
 
 export interface TwoFactorStatus {

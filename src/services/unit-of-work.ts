@@ -14,7 +14,7 @@ import type { DB, AuditRow } from '../db/types.js';
 import type { Database } from '../db/connect.js';
 import { withWriteTx } from '../db/dialect.js';
 import { RefusedError } from '../errors.js';
-import { appendAudit, auditView, type AuditEntryView, type AuditTarget, type Changes } from './audit.js';
+import { appendAudit, appendAuditMany, auditView, type AuditEntryView, type AuditTarget, type Changes } from './audit.js';
 import type { ServiceContext, ActorSpec } from './context.js';
 import { assertActorActive, resolveActor, type Actor } from './permissions.js';
 
@@ -45,6 +45,18 @@ export class UnitOfWork {
     this.entries.push(row);
     return row;
   }
+
+  /**
+   * Appends one 'ok' entry per change, in order, in one go (a bulk batch). The entries
+   * are not kept in `entries`: a batch of thousands has no single outcome to report.
+   */
+  async recordMany(entries: readonly { action: string; target: AuditTarget; changes: Changes }[]): Promise<void> {
+    await appendAuditMany(this.trx, this.ctx, this.actor, entries);
+    this.recordedInBulk += entries.length;
+  }
+
+  /** Entries written through recordMany. */
+  recordedInBulk = 0;
 }
 
 /** What one step did: the entry it wrote (none when nothing needed to change). */

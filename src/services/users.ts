@@ -97,7 +97,7 @@ export function userTarget(row: Pick<UserRow, 'public_id' | 'email'>): AuditTarg
 // ---------------------------------------------------------------------------------
 // Rules
 
-function assertCanTouch(actor: Actor, target: Pick<UserRow, 'super_admin' | 'email'>, makesSuperAdmin = false): void {
+export function assertCanTouch(actor: Actor, target: Pick<UserRow, 'super_admin' | 'email'>, makesSuperAdmin = false): void {
   assertCan(actor, 'user.manage', { superAdmin: Number(target.super_admin) === 1 || makesSuperAdmin, label: target.email });
 }
 
@@ -105,11 +105,11 @@ function assertCanTouch(actor: Actor, target: Pick<UserRow, 'super_admin' | 'ema
  * Whether the user has a way to sign in. An admin without one protects nobody: it never
  * counts as the "last active admin". (Identity-provider links join this later.)
  */
-function canSignIn(row: Pick<UserRow, 'password_hash'>): boolean {
+export function canSignIn(row: Pick<UserRow, 'password_hash'>): boolean {
   return row.password_hash !== null;
 }
 
-interface AccessState {
+export interface AccessState {
   role: Role;
   super_admin: number;
   status: UserStatus;
@@ -120,7 +120,7 @@ interface AccessState {
  * The last active admin and the last super admin stay. `after` is the user's access
  * after the change, or null when the user is deleted. Counted under the write lock.
  */
-async function assertKeepsAdmins(trx: Kysely<DB>, user: UserRow, after: AccessState | null, verb: string): Promise<void> {
+export async function assertKeepsAdmins(trx: Kysely<DB>, user: UserRow, after: AccessState | null, verb: string): Promise<void> {
   const activeAdmin = (s: AccessState | null) => s !== null && s.role === 'admin' && s.status === 'active' && s.usable;
   const isSuper = (s: AccessState | null) => s !== null && s.role === 'admin' && Number(s.super_admin) === 1;
   const before: AccessState = { role: user.role, super_admin: Number(user.super_admin), status: user.status, usable: canSignIn(user) };
@@ -141,7 +141,7 @@ async function assertKeepsAdmins(trx: Kysely<DB>, user: UserRow, after: AccessSt
 }
 
 /** Admins; with `active`, only active ones that can sign in. */
-async function countAdmins(db: Kysely<DB>, opts: { superOnly?: boolean; active?: boolean }): Promise<number> {
+export async function countAdmins(db: Kysely<DB>, opts: { superOnly?: boolean; active?: boolean }): Promise<number> {
   let q = db.selectFrom('users').where('role', '=', 'admin');
   if (opts.superOnly) q = q.where('super_admin', '=', 1);
   if (opts.active) q = q.where('status', '=', 'active').where('password_hash', 'is not', null);
@@ -164,12 +164,12 @@ async function assertUsernameFree(db: Kysely<DB>, username: string, exceptId?: n
 }
 
 /** What `user list --search` matches for a user: one place decides which fields. */
-function searchTextOf(u: Pick<UserRow, 'email' | 'username' | 'display_name' | 'public_id'>): string {
+export function searchTextOf(u: Pick<UserRow, 'email' | 'username' | 'display_name' | 'public_id'>): string {
   return userSearchText([u.email, u.username, u.display_name, u.public_id]);
 }
 
 /** Secrets and derived columns never appear in an entry. */
-const HIDDEN_FIELDS = new Set(['password_hash', 'two_factor_secret', 'email_normalized', 'username_normalized', 'search_text', 'updated_at']);
+const HIDDEN_FIELDS = new Set(['password_hash', 'import_fingerprint', 'two_factor_secret', 'email_normalized', 'username_normalized', 'search_text', 'updated_at']);
 
 /** Values as the views show them (super_admin is a boolean everywhere). */
 function shown(key: string, value: unknown): unknown {
@@ -615,6 +615,90 @@ export async function setUserStatusTx(uow: UnitOfWork, ref: string, verb: Status
 
 export async function setUserStatus(ctx: ServiceContext, ref: string, verb: StatusVerb): Promise<MutationOutcome<UserView>> {
   return mutate(ctx, `user.${verb}`, (uow) => setUserStatusTx(uow, ref, verb));
+}
+
+// ---------------------------------------------------------------------------------
+// Several changes at once (a bulk import's update)
+
+/** What an import row changes on an existing account. */
+export interface UserChange {
+  fields?: ValidatedUser | undefined;
+  role?: Role | undefined;
+  superAdmin?: boolean | undefined;
+  status?: UserStatus | undefined;
+  /** A new bcrypt hash, and what the import remembers of it. */
+  password?: { hash: string; fingerprint: string | null } | undefined;
+}
+
+/**
+ * Applies several changes to one account as one: every rule the single verbs enforce
+ * (permission, unique email and username, the last admins, activation needs a way to
+ * sign in, leaving admin ends impersonations, leaving active or a new password signs the
+ * user out) and one audit entry with every changed field.
+ */
+export async function updateUserTx(uow: UnitOfWork, user: UserRow, ch: UserChange, action = 'user.update'): Promise<UserView> {
+  uow.about(userTarget(user));
+  const role = ch.role ?? user.role;
+  const superAdmin = role !== 'admin' ? 0 : ch.superAdmin === undefined ? Number(user.super_admin) : ch.superAdmin ? 1 : 0;
+  assertCanTouch(uow.actor, user, superAdmin === 1);
+  const update: UserUpdate = {};
+  const v = ch.fields ?? {};
+  if (v.email !== undefined && v.email !== null && v.email !== user.email) {
+    if (normalizeEmail(v.email) !== user.email_normalized) {
+      await assertEmailFree(uow.trx, v.email, Number(user.id));
+      update.email_verified_at = null;
+    }
+    update.email = v.email;
+    update.email_normalized = normalizeEmail(v.email);
+  }
+  if (v.username !== undefined && v.username !== user.username) {
+    if (v.username) await assertUsernameFree(uow.trx, v.username, Number(user.id));
+    update.username = v.username;
+    update.username_normalized = v.username ? v.username.toLowerCase() : null;
+  }
+  for (const key of ['display_name', 'phone', 'address', 'timezone', 'language'] as const) {
+    if (v[key] !== undefined && v[key] !== user[key]) update[key] = v[key];
+  }
+  if (v.preferences !== undefined && (v.preferences ?? '{}') !== user.preferences) update.preferences = v.preferences ?? '{}';
+  if (role !== user.role) update.role = role;
+  if (superAdmin !== Number(user.super_admin)) update.super_admin = superAdmin;
+  const status = ch.status ?? user.status;
+  const hash = ch.password?.hash ?? user.password_hash;
+  if (status !== user.status) {
+    update.status = status;
+    update.status_reason = status === 'active' ? null : uow.ctx.reason ?? null;
+  }
+  if (status === 'active' && hash === null && (status !== user.status || ch.password !== undefined)) {
+    throw new RefusedError(`cannot activate ${user.email}: it has no way to sign in yet (give a password)`);
+  }
+  await assertKeepsAdmins(uow.trx, user, { role, super_admin: superAdmin, status, usable: hash !== null }, 'change');
+  const extra: Changes = {};
+  if (user.role === 'admin' && role !== 'admin') {
+    const ended = await revokeImpersonationsByTx(uow, Number(user.id));
+    if (ended > 0) extra.impersonations_ended = { after: ended };
+  }
+  if (ch.password && ch.password.hash !== user.password_hash) {
+    update.password_hash = ch.password.hash;
+    update.password_changed_at = isoNow(uow.ctx);
+  }
+  if (ch.password && ch.password.fingerprint !== user.import_fingerprint) update.import_fingerprint = ch.password.fingerprint;
+  if ((status !== 'active' && user.status === 'active') || update.password_hash !== undefined) {
+    const revoked = await revokeUserSessionsTx(uow, Number(user.id));
+    if (revoked > 0) extra.sessions_revoked = { after: revoked };
+    const killed = await killTokensTx(uow.trx, uow.ctx, Number(user.id));
+    if (killed > 0) extra.tokens_killed = { after: killed };
+  }
+  if (status === 'active' && user.status !== 'active') {
+    update.failed_login_count = 0;
+    update.locked_until = null;
+  }
+  // A fingerprint alone (same hash, now remembered) is no change worth an entry.
+  const onlyFingerprint = Object.keys(update).length === 1 && update.import_fingerprint !== undefined;
+  if (onlyFingerprint) {
+    await uow.trx.updateTable('users').set({ import_fingerprint: update.import_fingerprint ?? null }).where('id', '=', user.id).execute();
+    return userView(user);
+  }
+  return applyUpdate(uow, action, user, update, extra);
 }
 
 // ---------------------------------------------------------------------------------

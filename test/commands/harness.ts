@@ -23,7 +23,7 @@ export interface RunResult {
 export interface RunOptions {
   stdin?: string | Buffer;
   tty?: boolean;
-  answers?: boolean[];
+  answers?: (boolean | string)[];
   env?: Record<string, string>;
   stdoutClosed?: boolean;
 }

@@ -8,6 +8,8 @@ import { registerRole } from './role.js';
 import { registerStatusVerbs } from './status.js';
 import { registerDelete } from './delete.js';
 import { registerExport } from './export.js';
+import { registerImport } from './import.js';
+import { registerBulk } from './bulk.js';
 import { registerResetPassword } from './reset-password.js';
 import { registerTwoFactor } from './two-factor.js';
 import { registerRevokeSessions } from './revoke-sessions.js';
@@ -27,6 +29,8 @@ export function registerUser(program: Command, f: FactoryRef): Command {
   registerStatusVerbs(user, f);
   registerDelete(user, f);
   registerExport(user, f);
+  registerImport(user, f);
+  registerBulk(user, f);
   registerResetPassword(user, f);
   registerTwoFactor(user, f);
   registerRevokeSessions(user, f);
