@@ -79,3 +79,13 @@ export async function expectUnchanged(db: Database, run: () => Promise<unknown>,
     expect.objectContaining({ last_seq: added[0]!.seq, last_hash: added[0]!.hash }),
   ]);
 }
+
+/** The error a call fails with (the test fails if it succeeds). */
+export async function rejection(p: Promise<unknown>): Promise<Error & { exitCode?: number }> {
+  try {
+    await p;
+  } catch (err) {
+    return err as Error & { exitCode?: number };
+  }
+  throw new Error('expected the call to fail, and it succeeded');
+}

@@ -134,7 +134,7 @@ export async function* readCsv(input: Readable, opts: CsvOptions, onHeader?: (h:
     if (err instanceof ValidationError) throw err;
     const e = err as { code?: string; lines?: number; message: string };
     if (typeof e.code === 'string' && e.code.startsWith('CSV_')) {
-      throw csvError(e.message.replace(/^Invalid (Record|Opening|Closing) (Length|Quote):?\s*/i, (m) => m.toLowerCase()), e.lines);
+      throw csvError(e.message.replace(/^Invalid (Record|Opening|Closing) (Length|Quote):?\s*/i, (m) => m.toLowerCase()).replace(/,? (on|at) line \d+\s*$/, ''), e.lines);
     }
     throw err;
   }

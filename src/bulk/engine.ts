@@ -43,6 +43,8 @@ export interface PlanTarget {
   label: string;
   /** As seen when planned: the apply refuses the item if it changed since. */
   updated_at: string | null;
+  /** A digest of the target as seen (a change within the same millisecond as the plan). */
+  version?: string | undefined;
 }
 
 export interface PlanItem {
@@ -288,7 +290,8 @@ export async function planBulk<V>(ctx: ServiceContext, job: BulkJob<V>, source: 
     if (plan.violations.length > 0) throw new RefusedError(`the plan is refused as a whole, nothing changed: ${plan.violations.join('; ')}`);
     if (plan.refused_count > 0 && !opts.continueOnError) throw refusedRowsError(plan.refused, plan.refused_count);
   } catch (err) {
-    out.destroy();
+    // Ended, not destroyed: a write still queued behind the file's opening would throw.
+    await closeStream(out).catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }
@@ -429,8 +432,8 @@ interface PlanHeader extends BulkPlan {
 /**
  * A saved plan is JSON, written a line at a time so it can be read back a line at a
  * time: the header ends with `"items":[`, then one item per line, then the trailer with
- * the items' SHA-256 (which catches a truncated or hand-damaged file; it is a checksum,
- * not a signature: whoever may write the plan may recompute it).
+ * the SHA-256 of the header and items (which catches a truncated or hand-edited file; it
+ * is a checksum, not a signature: whoever may write the plan may recompute it).
  */
 async function savePlan(plan: BulkPlan, spool: Spool, path: string): Promise<void> {
   const out = createWriteStream(path, { mode: 0o600, flags: 'wx' });
@@ -440,16 +443,20 @@ async function savePlan(plan: BulkPlan, spool: Spool, path: string): Promise<voi
     const e = err as NodeJS.ErrnoException;
     throw new UsageError(`plan-out: cannot create ${path}: ${e.code === 'EEXIST' ? 'the file exists (choose a new name)' : e.message}`, { field: 'plan-out' });
   }
-  const head = JSON.stringify({ acctctl_plan: PLAN_FORMAT, ...plan, items: [] });
-  await write(out, head.slice(0, -2) + '\n'); // ends with "items":[
+  const head = JSON.stringify({ acctctl_plan: PLAN_FORMAT, ...plan, items: [] }).slice(0, -2); // ends with "items":[
+  // The checksum covers the header (its options change what the items mean) and every item.
+  const hash = createHash('sha256').update(head).update('\n');
+  await write(out, head + '\n');
   let first = true;
   for await (const batch of readItems(spool.path, 1000, false)) {
     for (const item of batch) {
-      await write(out, (first ? '' : ',') + JSON.stringify(item) + '\n');
+      const text = JSON.stringify(item);
+      hash.update(text).update('\n');
+      await write(out, (first ? '' : ',') + text + '\n');
       first = false;
     }
   }
-  await write(out, `],"items_sha256":"${spool.digest}"}\n`);
+  await write(out, `],"plan_sha256":"${hash.digest('hex')}"}\n`);
   await closeStream(out);
 }
 
@@ -475,6 +482,7 @@ async function readPlanHeader(path: string): Promise<{ header: PlanHeader; count
           throw bad('its first line is not a plan header');
         }
         if (header.acctctl_plan !== PLAN_FORMAT) throw bad(`format ${String(header.acctctl_plan)}, expected ${PLAN_FORMAT}`);
+        hash.update(raw).update('\n');
         continue;
       }
       if (trailer !== undefined) {
@@ -493,9 +501,9 @@ async function readPlanHeader(path: string): Promise<{ header: PlanHeader; count
     throw new UsageError(`plan: cannot read ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`, { field: 'plan' });
   }
   if (header === undefined) throw bad('it is empty');
-  const m = trailer === undefined ? null : /^\],"items_sha256":"([0-9a-f]{64})"\}$/.exec(trailer.trim());
+  const m = trailer === undefined ? null : /^\],"plan_sha256":"([0-9a-f]{64})"\}$/.exec(trailer.trim());
   if (!m) throw bad('it is cut short: no trailer');
-  if (m[1] !== hash.digest('hex')) throw bad('its items do not match its checksum: damaged or edited');
+  if (m[1] !== hash.digest('hex')) throw bad('it does not match its checksum: damaged or edited');
   return { header, count };
 }
 

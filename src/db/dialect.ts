@@ -24,16 +24,21 @@ export function userSearchText(fields: (string | null | undefined)[]): string {
 
 /**
  * users.search_text contains the needle (case-insensitively: both sides are lower-cased).
- * With useIndex, SQLite answers from its FTS5 trigram index when the needle has 3+
- * characters and no LIKE wildcards; otherwise it scans; PostgreSQL's planner uses the pg_trgm index for LIKE.
+ * With useIndex, SQLite finds the candidates in its FTS5 trigram index when the needle has
+ * 3+ characters (its trigrams, adjacent: a phrase), and LIKE confirms them; otherwise it
+ * scans. PostgreSQL's planner uses the pg_trgm index for LIKE by itself.
  */
 export function userSearchMatches(dialect: DialectName, needle: string, opts: { useIndex: boolean } = { useIndex: true }): RawBuilder<SqlBool> {
   const lowered = needle.toLowerCase();
-  const pattern = likePattern(lowered);
-  if (opts.useIndex && dialect === 'sqlite' && [...lowered].length >= 3 && !/[\\%_]/.test(lowered)) {
-    return sql<SqlBool>`id IN (SELECT rowid FROM users_search WHERE search_text LIKE ${pattern})`;
+  const like = sql<SqlBool>`search_text LIKE ${likePattern(lowered)} ESCAPE '\\'`;
+  if (opts.useIndex && dialect === 'sqlite' && [...lowered].length >= 3) {
+    // MATCH, not FTS5's own LIKE: that one re-checks each candidate against its text, read
+    // back from users (four times slower on a broad needle); a phrase reads only the index.
+    // Quoted, every character of the needle is literal, LIKE wildcards included.
+    const phrase = '"' + lowered.replace(/"/g, '""') + '"';
+    return sql<SqlBool>`(id IN (SELECT rowid FROM users_search WHERE users_search MATCH ${phrase}) AND ${like})`;
   }
-  return sql<SqlBool>`search_text LIKE ${pattern} ESCAPE '\\'`;
+  return like;
 }
 
 /**

@@ -20,7 +20,7 @@ import { assertCan, type Actor } from './permissions.js';
 import { revokeSessionsTx } from './sessions.js';
 import { resetTwoFactorTx } from './two-factor.js';
 import { authorizeRead, reader, type UnitOfWork } from './unit-of-work.js';
-import { AdminTally, accessOf } from './bulk-rules.js';
+import { AdminTally, accessOf, rowVersion, staleTargets } from './bulk-rules.js';
 import { deleteUserTx, editUserTx, setUserRoleTx, setUserStatusTx, type StatusVerb } from './users.js';
 import { normalizeEmail, printable } from './validate.js';
 
@@ -120,7 +120,7 @@ export class UserBulkJob implements BulkJob<Row> {
   }
 
   #plan(actor: Actor, line: number | null, u: UserRow, value: string | null, live: Map<number, number>, refuse: (r: string) => RefusedRow): PlanItem | RefusedRow {
-    const target = { public_id: u.public_id, label: u.email, updated_at: u.updated_at };
+    const target = { public_id: u.public_id, label: u.email, updated_at: u.updated_at, version: rowVersion(u) };
     const item = (op: string, summary?: string): PlanItem => ({ line, op, target, data: value === null ? {} : { value }, ...(summary ? { summary } : {}) });
     try {
       assertCan(actor, this.verb === 'revoke-sessions' ? 'session.manage' : 'user.manage', { superAdmin: Number(u.super_admin) === 1, label: u.email });
@@ -203,19 +203,8 @@ export class UserBulkJob implements BulkJob<Row> {
     return results;
   }
 
-  async stale(db: Kysely<DB>, items: PlanItem[]): Promise<RefusedRow[]> {
-    const out: RefusedRow[] = [];
-    for (let i = 0; i < items.length; i += 500) {
-      const part = items.slice(i, i + 500);
-      const rows = await db.selectFrom('users').select(['public_id', 'updated_at']).where('public_id', 'in', part.map((x) => x.target.public_id!)).execute();
-      const seen = new Map(rows.map((r) => [r.public_id, r.updated_at]));
-      for (const x of part) {
-        const now = seen.get(x.target.public_id!);
-        if (now === undefined) out.push({ line: x.line, target: x.target.label, reason: `${printable(x.target.label)} was deleted since the plan was made` });
-        else if (now !== x.target.updated_at) out.push({ line: x.line, target: x.target.label, reason: `${printable(x.target.label)} changed since the plan was made (updated ${now})` });
-      }
-    }
-    return out;
+  stale(db: Kysely<DB>, items: PlanItem[]): Promise<RefusedRow[]> {
+    return staleTargets(db, items);
   }
 }
 

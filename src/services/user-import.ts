@@ -26,7 +26,7 @@ import { isoNow, type ServiceContext } from './context.js';
 import { assertCan, type Actor } from './permissions.js';
 import { passwordPolicyOf } from './policy.js';
 import { authorizeRead, type UnitOfWork } from './unit-of-work.js';
-import { AdminTally, accessOf } from './bulk-rules.js';
+import { AdminTally, accessOf, rowVersion, staleTargets } from './bulk-rules.js';
 import { assertCanTouch, searchTextOf, updateUserTx, userTarget, type UserChange } from './users.js';
 import { normalizeEmail, printable } from './validate.js';
 
@@ -193,7 +193,7 @@ export class UserImportJob implements BulkJob<ValidUserRow> {
   }
 
   #resolveExisting(actor: Actor, line: number | null, v: ValidUserRow, u: UserRow, match: boolean | undefined, refuse: (c: string, r: string) => RefusedRow): PlanItem | RefusedRow {
-    const target = { public_id: u.public_id, label: u.email, updated_at: u.updated_at };
+    const target = { public_id: u.public_id, label: u.email, updated_at: u.updated_at, version: rowVersion(u) };
     const diffs: { column: string; before: unknown; after: unknown }[] = [];
     const change: UpdateData = { fields: {} };
     const present = new Set(v.present);
@@ -355,15 +355,7 @@ export class UserImportJob implements BulkJob<ValidUserRow> {
         else if (u && owners.has(u.toLowerCase())) out.push({ line: x.line, column: 'username', target: x.target.label, reason: `username ${printable(u)} was taken since the plan was made` });
       }
     }
-    for (const part of chunks(updates, 500)) {
-      const rows = await db.selectFrom('users').select(['public_id', 'updated_at']).where('public_id', 'in', part.map((x) => x.target.public_id!)).execute();
-      const seen = new Map(rows.map((r) => [r.public_id, r.updated_at]));
-      for (const x of part) {
-        const now = seen.get(x.target.public_id!);
-        if (now === undefined) out.push({ line: x.line, target: x.target.label, reason: `${printable(x.target.label)} was deleted since the plan was made` });
-        else if (now !== x.target.updated_at) out.push({ line: x.line, target: x.target.label, reason: `${printable(x.target.label)} changed since the plan was made (updated ${now})` });
-      }
-    }
+    out.push(...(await staleTargets(db, updates)));
     return out;
   }
 }

@@ -4,7 +4,7 @@
  * Each mutation has a `…Tx(uow, …)` form that composes inside another service's unit of
  * work; the `fn(ctx, …)` form validates, then runs it in a unit of its own.
  */
-import { sql, type Kysely } from 'kysely';
+import { sql, type ExpressionBuilder, type Kysely, type SelectQueryBuilder } from 'kysely';
 import type { DB, UserRow, UserUpdate } from '../db/types.js';
 import { userSearchMatches, userSearchText } from '../db/dialect.js';
 import { ConflictError, RefusedError, UsageError } from '../errors.js';
@@ -368,48 +368,89 @@ function twoFactorFilter(value: string): boolean {
   throw new UsageError(`2fa: "${printable(value)}" is not on or off`, { field: '2fa' });
 }
 
-/** How many of the next rows (newest first) a search first scans before asking the index. */
+/**
+ * How many rows, in the listing's own order, a search checks before it asks the trigram
+ * index (table rows; see NAME_PROBE_FACTOR).
+ */
 export const SEARCH_PROBE_WINDOW = 5000;
 
 /**
- * A page of users. A search, newest first, first scans just the next few thousand rows:
- * a broad needle ("example.com") fills the page there at once, where a trigram index
- * would intersect huge posting lists. Only when the probe comes up short does the
- * index answer (a selective needle, found in milliseconds instead of a full scan).
+ * Name order without a role or status filter reads users_name_key, which carries
+ * search_text (on SQLite): a row is checked in the index, ten times cheaper than a table
+ * read, so the probe looks ten times further for the same time. It needs to: a name
+ * search clusters in name order ("number5" comes after every "Anna Number1…" to "…4…").
+ */
+const NAME_PROBE_FACTOR = 10;
+
+/**
+ * A page of users. A search first checks just the next rows in the listing's order (the
+ * probe): a broad needle ("example.com") fills the page there at once, where the trigram
+ * index would list every one of its matches only for them to be sorted. Only when the
+ * probe comes up short does the index answer (a selective needle: few matches to sort,
+ * found in milliseconds instead of a full scan).
  */
 async function fetchPage(ctx: ServiceContext, f: CheckedFilter, limit: number, cursor: UserCursor | undefined, probeWindow: number): Promise<UserRow[]> {
-  if (f.needle !== '' && f.sort === 'newest') {
-    const probe = await pageQuery(ctx, f, limit, cursor, probeWindow).execute();
-    if (probe.length >= limit) return probe;
+  if (f.needle === '') return pageQuery(ctx, f, limit, cursor, { by: 'scan' }).execute();
+  const window = f.sort === 'name' && f.role === undefined && f.status === undefined ? probeWindow * NAME_PROBE_FACTOR : probeWindow;
+  if (window > 0) {
+    const end = await windowEnd(ctx, f, cursor, window);
+    const probe = await pageQuery(ctx, f, limit, cursor, { by: 'scan', through: end }).execute();
+    // Without an end the window held every remaining row: the probe saw them all.
+    if (probe.length >= limit || end === undefined) return probe;
   }
-  return pageQuery(ctx, f, limit, cursor, 0).execute();
+  return pageQuery(ctx, f, limit, cursor, { by: 'index' }).execute();
 }
 
-function pageQuery(ctx: ServiceContext, f: CheckedFilter, limit: number, cursor: UserCursor | undefined, probeWindow: number) {
-  const spec = SORTS[f.sort];
-  const cmp = spec.dir === 'desc' ? '<' : '>';
-  const db = reader(ctx);
-  let q = db.selectFrom('users').selectAll();
-  if (f.needle !== '') q = q.where(userSearchMatches(ctx.db.dialect, f.needle, { useIndex: probeWindow === 0 }));
-  if (probeWindow > 0) {
-    // sort is newest: the window is the next rows by id after the cursor
-    let window = db.selectFrom('users').select('id').orderBy('id', 'desc').limit(probeWindow);
-    if (cursor) window = window.where('id', '<', cursor.id);
-    q = q.where('id', 'in', window);
-  }
+/** How a search is answered: by checking rows in listing order (up to `through`), or by the trigram index. */
+type SearchPlan = { by: 'scan'; through?: UserCursor | undefined } | { by: 'index' };
+
+/** The listed users after the cursor, filtered, before any search or order. */
+function listed(ctx: ServiceContext, f: CheckedFilter, cursor: UserCursor | undefined) {
+  let q = reader(ctx).selectFrom('users');
   if (f.role) q = q.where('role', '=', f.role);
   if (f.status) q = q.where('status', '=', f.status);
   if (f.twoFactor !== undefined) q = q.where('two_factor_enabled_at', f.twoFactor ? 'is not' : 'is', null);
-  if (cursor) {
-    if (spec.key === null) q = q.where('id', cmp, cursor.id);
-    else {
-      const k = cursor.k ?? '';
-      const key = spec.key;
-      q = q.where((eb) => eb.or([eb(key, cmp, k), eb.and([eb(key, '=', k), eb('id', cmp, cursor.id)])]));
-    }
-  }
-  if (spec.key !== null) q = q.orderBy(spec.key, spec.dir);
-  return q.orderBy('id', spec.dir).limit(limit);
+  if (cursor) q = q.where(keyset(f.sort, cursor, 'after'));
+  return q;
+}
+
+/**
+ * Rows strictly after `c` in the order of `sort`, or up to and including it. Written as
+ * `key <= k AND (key < k OR id < c.id)` (for a descending order), not as the plain OR:
+ * the leading bound lets both engines start the index scan at the cursor, where the OR
+ * alone has them scan from the first row and skip every earlier page.
+ */
+function keyset(sort: UserSort, c: UserCursor, side: 'after' | 'through') {
+  const spec = SORTS[sort];
+  const forward = (spec.dir === 'desc') === (side === 'after');
+  const strict = forward ? '<' : '>';
+  const loose = forward ? '<=' : '>=';
+  return (eb: ExpressionBuilder<DB, 'users'>) => {
+    if (spec.key === null) return eb('id', side === 'after' ? strict : loose, c.id);
+    const k = c.k ?? '';
+    return eb.and([eb(spec.key, loose, k), eb.or([eb(spec.key, strict, k), eb('id', side === 'after' ? strict : loose, c.id)])]);
+  };
+}
+
+/** The position of the window's last row, or undefined when fewer rows than the window remain. */
+async function windowEnd(ctx: ServiceContext, f: CheckedFilter, cursor: UserCursor | undefined, window: number): Promise<UserCursor | undefined> {
+  const spec = SORTS[f.sort];
+  const key = spec.key ?? sql<string>`''`;
+  const row = await ordered(listed(ctx, f, cursor).select(['id', key.as('k')]), f.sort).limit(1).offset(window - 1).executeTakeFirst();
+  if (row === undefined) return undefined;
+  return spec.key === null ? { id: Number(row.id) } : { k: row.k, id: Number(row.id) };
+}
+
+function ordered<Q extends SelectQueryBuilder<DB, 'users', object>>(q: Q, sort: UserSort): Q {
+  const spec = SORTS[sort];
+  return (spec.key === null ? q : q.orderBy(spec.key, spec.dir)).orderBy('id', spec.dir) as Q;
+}
+
+function pageQuery(ctx: ServiceContext, f: CheckedFilter, limit: number, cursor: UserCursor | undefined, plan: SearchPlan) {
+  let q = listed(ctx, f, cursor).selectAll();
+  if (f.needle !== '') q = q.where(userSearchMatches(ctx.db.dialect, f.needle, { useIndex: plan.by === 'index' }));
+  if (plan.by === 'scan' && plan.through) q = q.where(keyset(f.sort, plan.through, 'through'));
+  return ordered(q, f.sort).limit(limit);
 }
 
 function cursorOf(sort: UserSort, row: UserRow): UserCursor {
