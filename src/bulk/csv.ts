@@ -60,6 +60,9 @@ export function parseColumnMap(entries: readonly string[], known: readonly strin
   return map;
 }
 
+/** A record (all its cells) longer than this is refused: no field needs it, and memory stays bounded. */
+export const MAX_RECORD_BYTES = 1 << 20;
+
 const NEUTRALISED = /^'[=+\-@\t\r]/;
 
 /** Reverses the export's formula neutralising. */
@@ -111,7 +114,7 @@ export async function* readCsv(input: Readable, opts: CsvOptions, onHeader?: (h:
   if ([...delimiter].length !== 1 || /[\r\n"]/.test(delimiter)) throw new ValidationError('delimiter', 'must be one character other than a quote or a line break');
   const { parse } = await import('csv-parse');
   const utf8 = strictUtf8();
-  const parser = input.pipe(utf8).pipe(parse({ bom: true, delimiter, info: true, skip_empty_lines: true, relax_quotes: false }));
+  const parser = input.pipe(utf8).pipe(parse({ bom: true, delimiter, info: true, skip_empty_lines: true, relax_quotes: false, max_record_size: MAX_RECORD_BYTES }));
   // pipe() does not carry errors downstream: the parser (what we iterate) must see them.
   input.on('error', (err) => parser.destroy(err));
   utf8.on('error', (err) => parser.destroy(err));
@@ -133,6 +136,7 @@ export async function* readCsv(input: Readable, opts: CsvOptions, onHeader?: (h:
   } catch (err) {
     if (err instanceof ValidationError) throw err;
     const e = err as { code?: string; lines?: number; message: string };
+    if (e.code === 'CSV_MAX_RECORD_SIZE') throw csvError(`a record is longer than ${MAX_RECORD_BYTES / 1048576} MiB (a quote that is never closed?)`, e.lines);
     if (typeof e.code === 'string' && e.code.startsWith('CSV_')) {
       throw csvError(e.message.replace(/^Invalid (Record|Opening|Closing) (Length|Quote):?\s*/i, (m) => m.toLowerCase()).replace(/,? (on|at) line \d+\s*$/, ''), e.lines);
     }

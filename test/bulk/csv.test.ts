@@ -26,6 +26,13 @@ describe('readCsv', () => {
     ]);
   });
 
+  it('refuses a record over 1 MiB (a runaway quote, a hostile file) naming its line, without buffering the rest', async () => {
+    const huge = `email,address\na@example.com,x\nb@example.com,"${'y'.repeat(1_100_000)}"\n`;
+    await expect(rows(huge)).rejects.toThrow(/^line 3: a record is longer than 1 MiB/);
+    const runaway = `email,address\na@example.com,"never closed\n${'z,'.repeat(600_000)}\n`;
+    await expect(rows(runaway)).rejects.toThrow(/^line \d: a record is longer than 1 MiB \(a quote that is never closed\?\)/);
+  });
+
   it('restores cells the export neutralised for spreadsheets', async () => {
     expect(restoreCell("'=SUM(A1)")).toBe('=SUM(A1)');
     expect(restoreCell("'plain")).toBe("'plain");
