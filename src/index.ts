@@ -39,3 +39,8 @@ export { DEFAULT_PASSWORD_POLICY, type PasswordPolicy } from './security/passwor
 /** The key for secrets at rest: `makeContext(db, { secretBox: () => openSecretBox({ envKey, dbTarget }) })`. */
 export { SecretBox, SecretKeyError, openSecretBox, type KeySource, type ResolveKeyOptions } from './security/secrets.js';
 export { runCleanup, CLEANUP_KINDS, type CleanupInput, type CleanupResult, type CleanupKind, type CleanupKindView } from './services/cleanup.js';
+/** Bulk: CSV import, one change to many accounts, saved plans (the confirmation is the `confirm` hook). */
+export { importUsers, type ImportInput, type ImportOptions } from './services/user-import.js';
+export { bulkUpdateUsers, BULK_VERBS, type BulkVerb, type BulkFilter, type UserBulkInput } from './services/user-bulk.js';
+export { applyPlan } from './services/bulk-plans.js';
+export { PartialError, type BulkHooks, type BulkOptions, type BulkPlan, type BulkSummary, type RefusedRow } from './bulk/engine.js';

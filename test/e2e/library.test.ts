@@ -81,6 +81,18 @@ const calls = {
   importPolicy: () => acct.importPolicy(ctx, { 'app.name': 'Lib2' }),
   checkPolicy: () => acct.checkPolicy(ctx),
   runCleanup: () => acct.runCleanup(ctx, {}),
+  importUsers: async () => {
+    const { Readable } = await import('node:stream');
+    const csv = 'email,name,password_hash\nimp@example.com,Imp,$2b$04$abcdefghijklmnopqrstuuQ9n1s4kM3C2p6Vq8v1I4q1sQ0rWq6yW\n';
+    return acct.importUsers(ctx, { open: () => Readable.from([csv]), name: 'lib.csv' }, {});
+  },
+  bulkUpdateUsers: () => acct.bulkUpdateUsers(ctx, { verb: 'set-timezone', value: 'UTC', filter: { search: 'imp@' } }, {}),
+  applyPlan: async () => {
+    const { Readable } = await import('node:stream');
+    const plan = join(process.argv[2], 'plan.json');
+    await acct.importUsers(ctx, { open: () => Readable.from(['email,name\nplan@example.com,Plan\n']), name: 'plan.csv' }, { planOut: plan });
+    return acct.applyPlan(ctx, plan, {});
+  },
 };
 
 const problems = [];
@@ -91,7 +103,7 @@ function scan(name, value, path = name) {
   if (typeof value === 'string') {
     if (/^\$2[aby]\$\d\d\$/.test(value) || /^\$argon2/.test(value)) problems.push(path + ' looks like a password hash');
     if (/^v1\.[0-9a-f]{16}\./.test(value)) problems.push(path + ' looks like a sealed secret');
-    if (/^[0-9a-f]{64}$/.test(value) && !path.endsWith('.hash')) problems.push(path + ' looks like a token hash');
+    if (/^[0-9a-f]{64}$/.test(value) && !path.endsWith('.hash') && !path.endsWith('.sha256')) problems.push(path + ' looks like a token hash'); // .sha256: a file's digest
     return;
   }
   if (typeof value !== 'object') return;
