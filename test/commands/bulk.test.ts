@@ -70,6 +70,22 @@ describe('user import (command)', () => {
     rmSync(d, { recursive: true, force: true });
   });
 
+  it('reads - from stdin; a file of invalid UTF-8 or bidi tricks is refused by line with nothing changed', async () => {
+    await init();
+    const r = await run(['user', 'import', '-', '--yes'], { stdin: CSV });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('2 created');
+    const before = await dbSnapshot();
+    const latin1 = Buffer.concat([Buffer.from('email,name\nz@example.com,Z\nl@example.com,Ren'), Buffer.from([0xe9]), Buffer.from('\n')]);
+    const bad = await run(['user', 'import', '-', '--yes'], { stdin: latin1 });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('line 3: the file is not valid UTF-8');
+    const bidi = await run(['user', 'import', '-', '--yes'], { stdin: 'email,name\nq@example.com,\u202egnp.exe\n' });
+    expect(bidi.code).toBe(2);
+    expect(bidi.stderr).toContain('line 2, column name');
+    expect(await dbSnapshot()).toBe(before);
+  });
+
   it('--continue-on-error writes the refused rows to --errors and exits 6; it needs --errors', async () => {
     await init();
     const d = tmp();
