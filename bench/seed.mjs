@@ -26,18 +26,36 @@ const zones = ['Europe/Berlin', 'America/New_York', 'Asia/Tokyo', 'UTC', null];
 const statuses = ['active', 'active', 'active', 'suspended', 'deactivated', 'pending'];
 const t0 = Date.now();
 const start = Date.parse('2024-01-01T00:00:00Z');
+const end = start + (count + 1440) * 60_000;
+// A fixed-seed generator (mulberry32): the same database on every machine.
+let state = 0x5eed;
+const random = () => {
+  state = (state + 0x6d2b79f5) | 0;
+  let t = Math.imul(state ^ (state >>> 15), 1 | state);
+  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+};
+// Real accounts sign in, and get edited, at any time after they are created; and their
+// names have nothing to do with the order they signed up in. So logins and edits fall
+// at random, and a name's number is a permutation of i: a name search ("number5") does
+// not select one block of consecutive ids, as it would with Number<i>.
+const later = (created) => new Date(created + Math.floor(random() * (end - created))).toISOString();
+const prime = 999_983; // a prime, so i -> i * prime mod count is a permutation unless it divides count
+const nameNumber = (i) => (count % prime === 0 ? i : ((i * prime) % count) + 1);
 raw.transaction(() => {
   for (let i = 1; i <= count; i++) {
     const id = randomBytes(10).toString('hex').slice(0, 16).replace(/[0189]/g, 'a');
-    const created = new Date(start + i * 60_000).toISOString();
-    const login = i % 4 === 0 ? null : new Date(start + i * 90_000).toISOString();
-    const role = i === 1 ? 'admin' : i % 50 === 0 ? 'reseller' : i % 500 === 0 ? 'admin' : 'user';
-    const name = `${first[i % first.length]} Number${i}`;
+    const createdMs = start + i * 60_000;
+    const created = new Date(createdMs).toISOString();
+    const login = i % 4 === 0 ? null : later(createdMs);
+    const updated = random() < 0.3 ? later(createdMs) : created;
+    const role = i === 1 || i % 500 === 0 ? 'admin' : i % 50 === 0 ? 'reseller' : 'user'; // 0.2% admins, 1.8% resellers
+    const name = `${first[i % first.length]} Number${nameNumber(i)}`;
     const email = `user${i}@example${i % 97}.test`;
     const username = i % 3 === 0 ? `user${i}` : null;
     const search = userSearchText([email, username, name, `usr_${id}`]);
     insert.run(`usr_${id}`, username, username, email, email, name, zones[i % zones.length],
-      i % 2 ? 'en' : 'de', role, i === 1 ? 1 : 0, i === 1 ? 'active' : statuses[i % statuses.length], hash, login, created, created, search);
+      i % 2 ? 'en' : 'de', role, i === 1 ? 1 : 0, i === 1 ? 'active' : statuses[i % statuses.length], hash, login, created, updated, search);
   }
 })();
 raw.close();

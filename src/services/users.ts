@@ -404,11 +404,19 @@ async function fetchPage(ctx: ServiceContext, f: CheckedFilter, limit: number, c
 /** How a search is answered: by checking rows in listing order (up to `through`), or by the trigram index. */
 type SearchPlan = { by: 'scan'; through?: UserCursor | undefined } | { by: 'index' };
 
-/** The listed users after the cursor, filtered, before any search or order. */
-function listed(ctx: ServiceContext, f: CheckedFilter, cursor: UserCursor | undefined) {
+/**
+ * The listed users after the cursor, filtered, before any search or order. With
+ * `trigramsFirst` the role and status tests are written so that no index can serve them
+ * (`role || ''`): the trigram index's few matches must drive the query. SQLite's planner
+ * has no statistics and takes an equality on an indexed column for a handful of rows, so
+ * it would otherwise walk every active user in users_status_* order and test each against
+ * the matches (25 ms instead of 2 on a million users).
+ */
+function listed(ctx: ServiceContext, f: CheckedFilter, cursor: UserCursor | undefined, trigramsFirst = false) {
   let q = reader(ctx).selectFrom('users');
-  if (f.role) q = q.where('role', '=', f.role);
-  if (f.status) q = q.where('status', '=', f.status);
+  const column = (name: 'role' | 'status') => (trigramsFirst ? sql<string>`${sql.ref(name)} || ''` : sql.ref<string>(name));
+  if (f.role) q = q.where(column('role'), '=', f.role);
+  if (f.status) q = q.where(column('status'), '=', f.status);
   if (f.twoFactor !== undefined) q = q.where('two_factor_enabled_at', f.twoFactor ? 'is not' : 'is', null);
   if (cursor) q = q.where(keyset(f.sort, cursor, 'after'));
   return q;
@@ -441,13 +449,14 @@ async function windowEnd(ctx: ServiceContext, f: CheckedFilter, cursor: UserCurs
   return spec.key === null ? { id: Number(row.id) } : { k: row.k, id: Number(row.id) };
 }
 
+/** In the order of `sort`, the id breaking ties: the order the keyset (and every index above) follows. */
 function ordered<Q extends SelectQueryBuilder<DB, 'users', object>>(q: Q, sort: UserSort): Q {
   const spec = SORTS[sort];
   return (spec.key === null ? q : q.orderBy(spec.key, spec.dir)).orderBy('id', spec.dir) as Q;
 }
 
 function pageQuery(ctx: ServiceContext, f: CheckedFilter, limit: number, cursor: UserCursor | undefined, plan: SearchPlan) {
-  let q = listed(ctx, f, cursor).selectAll();
+  let q = listed(ctx, f, cursor, plan.by === 'index').selectAll();
   if (f.needle !== '') q = q.where(userSearchMatches(ctx.db.dialect, f.needle, { useIndex: plan.by === 'index' }));
   if (plan.by === 'scan' && plan.through) q = q.where(keyset(f.sort, plan.through, 'through'));
   return ordered(q, f.sort).limit(limit);

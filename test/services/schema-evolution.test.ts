@@ -171,7 +171,7 @@ describe.each(DIALECTS)('schema evolution on %s', (dialect) => {
     expect(users).toHaveLength(USERS - 1);
     expect(sessions).toHaveLength(2 * (USERS - 1));
     expect(Math.max(...users.map((u) => u.id))).toBe(deletedId - 1);
-    expect(indexes).toEqual(expect.arrayContaining(['users_role_status', 'users_last_login', 'users_updated', 'users_display_name']));
+    expect(indexes).toEqual(expect.arrayContaining(['users_role_status', 'users_last_login_key', 'users_updated', 'users_name_key', 'users_status_name']));
     const old = users[41]!;
     expect(await searchIds(db, old.email.toLowerCase())).toEqual([old.id]);
 
