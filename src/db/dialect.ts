@@ -42,6 +42,21 @@ export function userSearchMatches(dialect: DialectName, needle: string, opts: { 
 }
 
 /**
+ * Whether a search is selective: the trigram index has at most `cap` candidates for the
+ * needle (SQLite, 3+ characters; it reads at most cap + 1 postings to say so). Then the
+ * index answers at once and sorting its few matches is cheap; a listing need not probe
+ * rows in its own order first. undefined where it cannot tell (PostgreSQL's planner
+ * weighs the pg_trgm index itself; short needles have no trigram).
+ */
+export async function searchIsSelective(db: Kysely<DB>, dialect: DialectName, needle: string, cap: number): Promise<boolean | undefined> {
+  const lowered = needle.toLowerCase();
+  if (dialect !== 'sqlite' || [...lowered].length < 3) return undefined;
+  const phrase = '"' + lowered.replace(/"/g, '""') + '"';
+  const r = await sql<{ n: number }>`SELECT count(*) AS n FROM (SELECT rowid FROM users_search WHERE users_search MATCH ${phrase} LIMIT ${cap + 1})`.execute(db);
+  return Number(r.rows[0]?.n ?? 0) <= cap;
+}
+
+/**
  * Takes the database-wide write lock at the start of a write transaction. SQLite got it
  * at BEGIN IMMEDIATE (see connect.ts). On PostgreSQL a row lock on the audit head does
  * the same: every mutation writes an audit entry anyway, so writers queue here, the

@@ -6,7 +6,7 @@
  */
 import { sql, type ExpressionBuilder, type Kysely, type SelectQueryBuilder } from 'kysely';
 import type { DB, UserRow, UserUpdate } from '../db/types.js';
-import { userSearchMatches, userSearchText } from '../db/dialect.js';
+import { searchIsSelective, userSearchMatches, userSearchText } from '../db/dialect.js';
 import { ConflictError, RefusedError, UsageError } from '../errors.js';
 import { USER_SORTS, type Role, type UserSort, type UserStatus } from '../domain/enums.js';
 import type { UserInput, ValidatedUser } from '../domain/user-input.js';
@@ -311,7 +311,7 @@ export interface UserFilter {
   sort?: string | undefined;
   limit?: number | undefined;
   cursor?: string | undefined;
-  /** Tuning: rows a newest-first search scans before using the index (default SEARCH_PROBE_WINDOW). */
+  /** Tuning: rows a search checks in listing order before using the index (default SEARCH_PROBE_WINDOW). */
   probeWindow?: number | undefined;
 }
 
@@ -382,6 +382,9 @@ export const SEARCH_PROBE_WINDOW = 5000;
  */
 const NAME_PROBE_FACTOR = 10;
 
+/** At most this many trigram candidates and a search goes to the index first. */
+const SELECTIVE_CANDIDATES = 1000;
+
 /**
  * A page of users. A search first checks just the next rows in the listing's order (the
  * probe): a broad needle ("example.com") fills the page there at once, where the trigram
@@ -391,6 +394,8 @@ const NAME_PROBE_FACTOR = 10;
  */
 async function fetchPage(ctx: ServiceContext, f: CheckedFilter, limit: number, cursor: UserCursor | undefined, probeWindow: number): Promise<UserRow[]> {
   if (f.needle === '') return pageQuery(ctx, f, limit, cursor, { by: 'scan' }).execute();
+  // A selective needle (few trigram candidates): the index answers, no probe needed.
+  if (await searchIsSelective(reader(ctx), ctx.db.dialect, f.needle, SELECTIVE_CANDIDATES)) return pageQuery(ctx, f, limit, cursor, { by: 'index' }).execute();
   const window = f.sort === 'name' && f.role === undefined && f.status === undefined ? probeWindow * NAME_PROBE_FACTOR : probeWindow;
   if (window > 0) {
     const end = await windowEnd(ctx, f, cursor, window);
