@@ -263,3 +263,33 @@ CREATE INDEX users_role_updated ON users (role, updated_at, id);
 CREATE INDEX users_role_name ON users (role, (COALESCE(display_name, '')), id);
 DROP INDEX users_last_login;
 DROP INDEX users_display_name;
+
+-- version: 6
+-- The mail outbox (src/services/mail.ts): every email is written here in the transaction
+-- of the change that causes it, then sent after the commit. A body that carries a token
+-- (a reset, verification or invitation link) is sealed with the secrets key
+-- (body_sealed, context 'outbox.body'); the others are plain JSON (body). A sender
+-- claims a message (status 'sending', claimed_until) before talking to the server, so two
+-- senders never send the same message; a claim that outlives its sender expires and the
+-- message is tried again. A failure keeps the message 'failed' with its error and its
+-- attempt count until next_attempt_at (backoff); after the last attempt next_attempt_at
+-- is null: given up, until `mail send --id` tries it by hand.
+CREATE TABLE outbox (
+  id              {{id}},
+  kind            TEXT NOT NULL CHECK (kind IN ('invitation', 'password_reset', 'email_verification', 'test')),
+  to_address      TEXT NOT NULL,
+  subject         TEXT NOT NULL,
+  body            TEXT,
+  body_sealed     TEXT,
+  user_id         INTEGER REFERENCES users (id) ON DELETE SET NULL,
+  status          TEXT NOT NULL DEFAULT 'queued' CHECK (status IN ('queued', 'sending', 'sent', 'failed')),
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  last_error      TEXT,
+  server_reply    TEXT,
+  next_attempt_at TEXT,
+  claimed_until   TEXT,
+  created_at      TEXT NOT NULL,
+  sent_at         TEXT
+);
+CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
+CREATE INDEX outbox_created ON outbox (created_at, id);

@@ -22,7 +22,7 @@ const ERRORS = join(dist, 'errors.js');
 // ~170 KB of data that only setting a password needs: a file of its own, so every other
 // verb does not parse it at start-up.
 const COMMON_PASSWORDS = join(dist, 'security', 'common-passwords.js');
-const external = ['better-sqlite3', 'bcrypt', 'pg', 'chalk', 'cli-table3', '@inquirer/prompts', 'uqr'];
+const external = ['better-sqlite3', 'bcrypt', 'pg', 'chalk', 'cli-table3', '@inquirer/prompts', 'uqr', 'nodemailer'];
 
 /** Redirects imports of another part to that part's file, kept external. */
 function parts(which) {

@@ -44,3 +44,5 @@ export { importUsers, type ImportInput, type ImportOptions } from './services/us
 export { bulkUpdateUsers, BULK_VERBS, type BulkVerb, type BulkFilter, type UserBulkInput } from './services/user-bulk.js';
 export { applyPlan } from './services/bulk-plans.js';
 export { PartialError, type BulkHooks, type BulkOptions, type BulkPlan, type BulkSummary, type RefusedRow } from './bulk/engine.js';
+/** Mail: createResetToken(ctx, user, { sendEmail: true }) queues the link; sendQueued sends it after the commit. */
+export { listMail, sendQueued, runMailSend, type MailView, type SendResult, type MailRunResult } from './services/mail.js';

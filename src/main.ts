@@ -19,6 +19,7 @@ import { registerAuth } from './commands/auth/index.js';
 import { registerSession } from './commands/session/index.js';
 import { registerCleanup } from './commands/cleanup.js';
 import { registerApply } from './commands/apply.js';
+import { registerMail } from './commands/mail.js';
 
 export const VERSION = '0.1.0';
 
@@ -37,6 +38,7 @@ const GROUPS: Record<string, { summary: string; register: (program: Command, f: 
   session: { summary: 'Sessions: list, show, revoke, purge', register: registerSession },
   cleanup: { summary: 'Remove expired sessions, tokens and old login history (for cron)', register: registerCleanup },
   apply: { summary: 'Apply a bulk plan saved with --plan-out', register: registerApply },
+  mail: { summary: 'Outgoing mail: list, show, send (cron), test, purge the outbox', register: registerMail },
 };
 
 /** The first command word in argv, skipping the program's options and their values. */

@@ -1,5 +1,5 @@
 import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
-import type { AuditOutcome, LoginMethod, Role, SessionKind, SessionScope, TokenPurpose, UserStatus } from '../domain/enums.js';
+import type { AuditOutcome, LoginMethod, MailKind, MailStatus, Role, SessionKind, SessionScope, TokenPurpose, UserStatus } from '../domain/enums.js';
 
 /** Times are ISO-8601 UTC strings with milliseconds on both engines (see schema.sql). */
 export type IsoTime = string;
@@ -124,8 +124,29 @@ export interface SchemaMigrationsTable {
   applied_at: IsoTime;
 }
 
+export interface OutboxTable {
+  id: Generated<number>;
+  kind: MailKind;
+  to_address: string;
+  subject: string;
+  /** JSON { text, html }, or null when sealed. */
+  body: string | null;
+  /** The same JSON sealed (context 'outbox.body'): a body that carries a token. */
+  body_sealed: string | null;
+  user_id: number | null;
+  status: Generated<MailStatus>;
+  attempts: Generated<number>;
+  last_error: string | null;
+  server_reply: string | null;
+  next_attempt_at: IsoTime | null;
+  claimed_until: IsoTime | null;
+  created_at: IsoTime;
+  sent_at: IsoTime | null;
+}
+
 export interface DB {
   users: UsersTable;
+  outbox: OutboxTable;
   sessions: SessionsTable;
   audit_log: AuditLogTable;
   audit_head: AuditHeadTable;
@@ -140,3 +161,4 @@ export type UserRow = Selectable<UsersTable>;
 export type NewUserRow = Insertable<UsersTable>;
 export type UserUpdate = Updateable<UsersTable>;
 export type AuditRow = Selectable<AuditLogTable>;
+export type OutboxRow = Selectable<OutboxTable>;

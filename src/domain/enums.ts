@@ -37,3 +37,11 @@ export type SessionScope = (typeof SESSION_SCOPES)[number];
 /** What a single-use token is for (tokens.purpose): one token, one user, one purpose. */
 export const TOKEN_PURPOSES = ['password_reset', 'email_verification'] as const;
 export type TokenPurpose = (typeof TOKEN_PURPOSES)[number];
+
+/** What an email in the outbox is for. */
+export const MAIL_KINDS = ['invitation', 'password_reset', 'email_verification', 'test'] as const;
+export type MailKind = (typeof MAIL_KINDS)[number];
+
+/** An outbox message: queued (due), sending (claimed by a sender), sent, failed (retried with backoff). */
+export const MAIL_STATUSES = ['queued', 'sending', 'sent', 'failed'] as const;
+export type MailStatus = (typeof MAIL_STATUSES)[number];

@@ -17,6 +17,9 @@ import { revokeUserSessionsTx } from './sessions.js';
 import { mutate, reader, type MutationOutcome, type UnitOfWork } from './unit-of-work.js';
 import { getUserRow } from './user-lookup.js';
 import { userTarget } from './users.js';
+import type { Changes } from './audit.js';
+import { queueMailTx } from './mail.js';
+import { resetPasswordMail } from './mail-templates.js';
 
 /** Kills a user's outstanding tokens (of one purpose, or all); returns how many. */
 export async function killTokensTx(trx: Transaction<DB>, ctx: ServiceContext, userId: number, purpose?: TokenPurpose): Promise<number> {
@@ -84,11 +87,18 @@ export interface ResetLink {
   /** app.base_url + /reset-password?token=…, or null when app.base_url is unset. */
   link: string | null;
   expires_at: string;
+  /** With sendEmail: the outbox message carrying the link (send it with sendQueued). */
+  mail_id?: number;
 }
 
-/** A single-use reset token; older ones die. */
-export async function createResetToken(ctx: ServiceContext, ref: string): Promise<MutationOutcome<ResetLink>> {
+/**
+ * A single-use reset token; older ones die. With sendEmail the link is also queued in the
+ * outbox in the same transaction (its body sealed); the caller sends it after the commit.
+ */
+export async function createResetToken(ctx: ServiceContext, ref: string, opts: { sendEmail?: boolean | undefined } = {}): Promise<MutationOutcome<ResetLink>> {
   const policy = await policyOf(ctx);
+  const base = policy.get('app.base_url');
+  if (opts.sendEmail && base === null) throw new UsageError('app.base_url is unset, so an email could carry no link: set it first (acctctl policy set app.base_url https://…)', { field: 'app.base_url' });
   return mutate(ctx, 'user.password_reset_link', async (uow) => {
     const user = await getUserRow(uow.trx, ref);
     uow.about(userTarget(user));
@@ -98,9 +108,15 @@ export async function createResetToken(ctx: ServiceContext, ref: string): Promis
     const token = newToken();
     const expires = new Date(ctx.now().getTime() + policy.get('token.reset_lifetime') * 1000).toISOString();
     await uow.trx.insertInto('tokens').values({ user_id: Number(user.id), purpose: 'password_reset', token_hash: hashToken(token), created_at: isoNow(ctx), expires_at: expires, consumed_at: null, created_by: uow.actor.label }).execute();
-    await uow.record('user.password_reset_link', userTarget(user), { reset_link: { after: 'issued' }, expires_at: { after: expires } });
-    const base = policy.get('app.base_url');
-    return { user: user.public_id, token, link: base === null ? null : `${String(base).replace(/\/$/, '')}/reset-password?token=${token}`, expires_at: expires };
+    const link = base === null ? null : `${String(base).replace(/\/$/, '')}/reset-password?token=${token}`;
+    const out: ResetLink = { user: user.public_id, token, link, expires_at: expires };
+    const changes: Changes = { reset_link: { after: 'issued' }, expires_at: { after: expires } };
+    if (opts.sendEmail) {
+      out.mail_id = await queueMailTx(uow, { kind: 'password_reset', to: user.email, content: resetPasswordMail({ name: policy.get('app.name') }, link!, expires), secret: true, userId: Number(user.id) });
+      changes.mail = { after: out.mail_id };
+    }
+    await uow.record('user.password_reset_link', userTarget(user), changes);
+    return out;
   });
 }
 

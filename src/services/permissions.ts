@@ -48,7 +48,7 @@ export function assertActorActive(actor: Actor): void {
 
 /** The actions permissions are decided for. */
 export type Action = 'user.read' | 'user.manage' | 'audit.read' | 'session.manage' | 'db.migrate' | 'policy.read' | 'policy.write'
-  | 'session.read' | 'user.impersonate' | 'user.impersonate_admin' | 'user.export';
+  | 'session.read' | 'user.impersonate' | 'user.impersonate_admin' | 'user.export' | 'mail.read' | 'mail.send';
 
 /** What the action is about, when that matters (a super admin target needs a super admin). */
 export interface PermissionTarget {
@@ -80,6 +80,9 @@ export function denial(actor: Actor, action: Action, target: PermissionTarget = 
       return actor.role === 'admin' && actor.superAdmin ? null : `actor ${actor.label} is not a super admin: only super admins may export users (the export carries password hashes)`;
     case 'session.read':
       return actor.role === 'admin' ? null : `actor ${actor.label} has role ${actor.role}: only admins may see sessions`;
+    case 'mail.read':
+    case 'mail.send':
+      return actor.role === 'admin' ? null : `actor ${actor.label} has role ${actor.role}: only admins may see or send the outbox`;
     case 'user.impersonate':
       return actor.role === 'admin' ? null : `actor ${actor.label} has role ${actor.role}: only admins may impersonate`;
     case 'user.impersonate_admin':

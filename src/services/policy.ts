@@ -303,7 +303,7 @@ async function writeSetting(uow: UnitOfWork, spec: SettingSpec, after: SettingVa
 }
 
 /** Seals under the key as it is now (read again under the lock) and the one the stored secrets use. */
-async function sealWith(uow: UnitOfWork, key: string, plain: string): Promise<string> {
+export async function sealWith(uow: UnitOfWork, key: string, plain: string): Promise<string> {
   const { ctx } = uow;
   if (!ctx.secretBox) throw new UsageError(`${key} is a secret and no secret key is configured (ACCTCTL_SECRET_KEY, --secret-key-file, or the key file beside the database)`, { field: key });
   const box = ctx.secretBox({ fresh: true });

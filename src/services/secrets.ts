@@ -47,6 +47,12 @@ export async function rotateSecrets(ctx: ServiceContext, next: SecretBox): Promi
       await uow.trx.updateTable('users').set({ two_factor_secret: reseal(row.two_factor_secret!, 'users.two_factor_secret', current, next) }).where('id', '=', row.id).execute();
       count++;
     }
+    const mail = await uow.trx.selectFrom('outbox').select(['id', 'body_sealed']).where('body_sealed', 'is not', null).execute();
+    for (const row of mail) {
+      check(`outbox message ${row.id}`, row.body_sealed!);
+      await uow.trx.updateTable('outbox').set({ body_sealed: reseal(row.body_sealed!, 'outbox.body', current, next) }).where('id', '=', row.id).execute();
+      count++;
+    }
     await uow.record('secrets.rotate', target, { key_id: { before: current.keyId, after: next.keyId }, resealed: { after: count } });
     return { old_key_id: current.keyId, new_key_id: next.keyId, resealed: count };
   }));
@@ -63,7 +69,7 @@ export async function hasSealedSecrets(db: Database): Promise<boolean> {
 }
 
 /** Every column that holds sealed secrets: rotation and the key checks cover them all. */
-export const SEALED_COLUMNS: readonly [table: string, column: string][] = [['settings', 'sealed'], ['users', 'two_factor_secret']];
+export const SEALED_COLUMNS: readonly [table: string, column: string][] = [['settings', 'sealed'], ['users', 'two_factor_secret'], ['outbox', 'body_sealed']];
 
 /** Refuses to seal under a key other than the one the stored secrets use (they would become unreadable). */
 export async function assertSameKey(trx: Kysely<DB>, box: SecretBox): Promise<void> {

@@ -25,8 +25,13 @@ describe('sign-in verbs', () => {
     expect(inDatabase(pw)).toBe(false);
     const common = await run(['user', 'reset-password', 'bob', '--password-stdin'], { stdin: 'password1234\n' });
     expect(common.code).toBe(2);
+    const noBase = await run(['user', 'reset-password', 'bob', '--send-email']);
+    expect(noBase.code).toBe(2);
+    expect(noBase.stderr).toContain('app.base_url is unset');
+    expect((await run(['policy', 'set', 'app.base_url', 'https://app.example.com', '--yes'])).code).toBe(0);
     const link = await run(['user', 'reset-password', 'bob', '--send-email']);
     expect(link.code).toBe(0);
+    expect(link.stderr).toContain('stays queued');
     const token = /(?:token=|built\): )(\S+)/.exec(link.stderr)![1]!;
     expect(inDatabase(token)).toBe(false);
     expect((await run(['audit', 'list', '-o', 'json'])).stdout).not.toContain(token);

@@ -48,7 +48,7 @@ describe('acctctl binary', () => {
     expect(r.stderr).toBe('');
     const loaded = readFileSync(trace, 'utf8');
     expect(loaded).toContain('dist/bundle/cli.cjs'); // the trace works
-    expect(loaded).not.toMatch(/core\.cjs|kysely|better-sqlite3|^pg$|bcrypt|@inquirer|chalk|cli-table3|child_process/m);
+    expect(loaded).not.toMatch(/core\.cjs|kysely|better-sqlite3|^pg$|bcrypt|@inquirer|chalk|cli-table3|nodemailer|child_process/m);
   });
 
   it('separates data (stdout) from messages (stderr) and its JSON parses', async () => {

@@ -44,6 +44,7 @@ describe('pipes', () => {
 
   it('a reset link goes to stderr: stdout may be discarded, stderr may not', () => {
     sh('"$ACCTCTL" user create --email link@example.com --username link');
+    expect(sh('"$ACCTCTL" policy set app.base_url https://app.example.com --yes').status).toBe(0);
     expect(sh('"$ACCTCTL" user reset-password link --send-email >/dev/null').status).toBe(0);
     const lost = sh('"$ACCTCTL" user reset-password link --send-email 2>/dev/null');
     expect(lost.status).toBe(1);
