@@ -293,3 +293,26 @@ CREATE TABLE outbox (
 );
 CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
 CREATE INDEX outbox_created ON outbox (created_at, id);
+
+-- Invitations (src/services/invitations.ts): an email invited with an intended role; the
+-- link's token is stored only as its SHA-256, used once, and expires. 'expired' is set by
+-- `cleanup --invites` (a pending one past expires_at is expired already when read). At
+-- most one pending invitation per email.
+CREATE TABLE invitations (
+  id               {{id}},
+  public_id        TEXT NOT NULL UNIQUE,
+  email            TEXT NOT NULL,
+  email_normalized TEXT NOT NULL,
+  role             TEXT NOT NULL CHECK (role IN ('admin', 'reseller', 'user')),
+  token_hash       TEXT NOT NULL UNIQUE,
+  status           TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'accepted', 'expired', 'revoked')),
+  invited_by       TEXT NOT NULL,
+  created_at       TEXT NOT NULL,
+  expires_at       TEXT NOT NULL,
+  accepted_at      TEXT,
+  revoked_at       TEXT,
+  user_id          INTEGER REFERENCES users (id) ON DELETE SET NULL,
+  mail_id          INTEGER REFERENCES outbox (id) ON DELETE SET NULL
+);
+CREATE UNIQUE INDEX invitations_pending_email ON invitations (email_normalized) WHERE status = 'pending';
+CREATE INDEX invitations_created ON invitations (created_at, id);

@@ -45,3 +45,7 @@ export { USER_IMPORT_COLUMNS } from './bulk/rows.js';
 export { bulkUpdateUsers, BULK_VERBS, BULK_VALUE_COLUMN, BULK_ID_COLUMNS, type BulkVerb, type BulkFilter, type UserBulkInput } from './services/user-bulk.js';
 export { applyPlan } from './services/bulk-plans.js';
 export { listMail, showMail, runMailSend, sendTestMail, purgeMail, sendQueued, smtpConfigured, MailError, type MailView, type MailDetail, type MailRunResult, type SendResult } from './services/mail.js';
+export {
+  createInvitation, resendInvitation, revokeInvitation, listInvitations, iterateInvitations, showInvitation, acceptInvitation,
+  type InvitationView, type IssuedInvitation, type AcceptedInvitation,
+} from './services/invitations.js';

@@ -46,3 +46,8 @@ export { applyPlan } from './services/bulk-plans.js';
 export { PartialError, type BulkHooks, type BulkOptions, type BulkPlan, type BulkSummary, type RefusedRow } from './bulk/engine.js';
 /** Mail: createResetToken(ctx, user, { sendEmail: true }) queues the link; sendQueued sends it after the commit. */
 export { listMail, sendQueued, runMailSend, type MailView, type SendResult, type MailRunResult } from './services/mail.js';
+/** Invitations: the registration page calls acceptInvitation(ctx, token, { name, password }). */
+export {
+  createInvitation, resendInvitation, revokeInvitation, listInvitations, iterateInvitations, showInvitation, acceptInvitation,
+  type InvitationView, type IssuedInvitation, type AcceptedInvitation, type InviteInput, type AcceptInput,
+} from './services/invitations.js';

@@ -20,6 +20,7 @@ import { registerSession } from './commands/session/index.js';
 import { registerCleanup } from './commands/cleanup.js';
 import { registerApply } from './commands/apply.js';
 import { registerMail } from './commands/mail.js';
+import { registerInvite } from './commands/invite.js';
 
 export const VERSION = '0.1.0';
 
@@ -38,6 +39,7 @@ const GROUPS: Record<string, { summary: string; register: (program: Command, f: 
   session: { summary: 'Sessions: list, show, revoke, purge', register: registerSession },
   cleanup: { summary: 'Remove expired sessions, tokens and old login history (for cron)', register: registerCleanup },
   apply: { summary: 'Apply a bulk plan saved with --plan-out', register: registerApply },
+  invite: { summary: 'Invitations: create, list, show, resend, revoke, accept', register: registerInvite },
   mail: { summary: 'Outgoing mail: list, show, send (cron), test, purge the outbox', register: registerMail },
 };
 

@@ -1,5 +1,5 @@
 import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
-import type { AuditOutcome, LoginMethod, MailKind, MailStatus, Role, SessionKind, SessionScope, TokenPurpose, UserStatus } from '../domain/enums.js';
+import type { AuditOutcome, InvitationStatus, LoginMethod, MailKind, MailStatus, Role, SessionKind, SessionScope, TokenPurpose, UserStatus } from '../domain/enums.js';
 
 /** Times are ISO-8601 UTC strings with milliseconds on both engines (see schema.sql). */
 export type IsoTime = string;
@@ -144,8 +144,26 @@ export interface OutboxTable {
   sent_at: IsoTime | null;
 }
 
+export interface InvitationsTable {
+  id: Generated<number>;
+  public_id: string;
+  email: string;
+  email_normalized: string;
+  role: Role;
+  token_hash: string;
+  status: Generated<InvitationStatus>;
+  invited_by: string;
+  created_at: IsoTime;
+  expires_at: IsoTime;
+  accepted_at: IsoTime | null;
+  revoked_at: IsoTime | null;
+  user_id: number | null;
+  mail_id: number | null;
+}
+
 export interface DB {
   users: UsersTable;
+  invitations: InvitationsTable;
   outbox: OutboxTable;
   sessions: SessionsTable;
   audit_log: AuditLogTable;
@@ -162,3 +180,4 @@ export type NewUserRow = Insertable<UsersTable>;
 export type UserUpdate = Updateable<UsersTable>;
 export type AuditRow = Selectable<AuditLogTable>;
 export type OutboxRow = Selectable<OutboxTable>;
+export type InvitationRow = Selectable<InvitationsTable>;

@@ -45,3 +45,7 @@ export type MailKind = (typeof MAIL_KINDS)[number];
 /** An outbox message: queued (due), sending (claimed by a sender), sent, failed (retried with backoff). */
 export const MAIL_STATUSES = ['queued', 'sending', 'sent', 'failed'] as const;
 export type MailStatus = (typeof MAIL_STATUSES)[number];
+
+/** An invitation: pending until accepted, revoked, or expired (past its expiry). */
+export const INVITATION_STATUSES = ['pending', 'accepted', 'expired', 'revoked'] as const;
+export type InvitationStatus = (typeof INVITATION_STATUSES)[number];

@@ -6,7 +6,9 @@
  *              more than a day ago (TOKEN_GRACE_SECONDS): no policy keeps them, a dead
  *              link is worth nothing; the day keeps yesterday's "link already used" cases
  *              explainable and never races a redemption in progress;
- *   login_history  entries older than retention.login_history (0 = keep forever).
+ *   login_history  entries older than retention.login_history (0 = keep forever);
+ *   invitations    pending invitations past their expiry are marked expired (kept, for
+ *              the record; they are not deleted).
  *
  * In batches (keyset on id), each its own short write transaction, so no lock is held for
  * long and a killed run leaves only whole batches done (the next run finishes the job).
@@ -29,7 +31,7 @@ import { policyOf } from './policy.js';
 import { authorizeRead, baseDb, currentUnit, mutate, reader } from './unit-of-work.js';
 import { printable } from './validate.js';
 
-export const CLEANUP_KINDS = ['sessions', 'tokens', 'login_history'] as const;
+export const CLEANUP_KINDS = ['sessions', 'tokens', 'login_history', 'invitations'] as const;
 export type CleanupKind = (typeof CLEANUP_KINDS)[number];
 
 /** Rows per batch (one short transaction each): a few milliseconds of write lock. */
@@ -71,6 +73,8 @@ export interface CleanupResult {
   sessions: number;
   tokens: number;
   login_history: number;
+  /** Invitations marked expired. */
+  invitations: number;
   dry_run: boolean;
   /** Another run held the job lock: this run did nothing (every count 0). */
   skipped: boolean;
@@ -91,7 +95,7 @@ interface Planned {
   where: Condition | null;
 }
 
-const TARGET: AuditTarget = { type: 'cleanup', id: '*', label: 'ended sessions, used tokens, old sign-in history' };
+const TARGET: AuditTarget = { type: 'cleanup', id: '*', label: 'ended sessions, used tokens, old sign-in history, expired invitations' };
 
 /** A session ended when it was revoked or expired, whichever came first (as purgeSessionsTx). */
 function sessionsEndedBefore(cutoff: string) {
@@ -100,6 +104,10 @@ function sessionsEndedBefore(cutoff: string) {
 
 function tokensDeadBefore(cutoff: string) {
   return (eb: ExpressionBuilder<DB, 'tokens'>) => eb.or([eb('consumed_at', '<', cutoff), eb('expires_at', '<', cutoff)]);
+}
+
+function invitationsExpiredBy(now: string) {
+  return (eb: ExpressionBuilder<DB, 'invitations'>) => eb.and([eb('status', '=', 'pending'), eb('expires_at', '<=', now)]);
 }
 
 function historyBefore(cutoff: string) {
@@ -130,11 +138,16 @@ async function plan(ctx: ServiceContext, kinds: readonly CleanupKind[]): Promise
     sessions: policy.get('retention.revoked_sessions'),
     tokens: TOKEN_GRACE_SECONDS,
     login_history: policy.get('retention.login_history'),
+    invitations: -1, // not an age: what expired by now
   };
   return CLEANUP_KINDS.map((kind): Planned => {
     const view: CleanupKindView = { kind, state: 'not_requested', count: 0, cutoff: null, older_than: null, batches: 0 };
     if (!kinds.includes(kind)) return { view, where: null };
     const age = ages[kind];
+    if (kind === 'invitations') {
+      const at = new Date(now).toISOString();
+      return { view: { ...view, state: 'done', cutoff: at, older_than: null }, where: invitationsExpiredBy(at) as Condition };
+    }
     // 0 = keep forever (the retention settings' documented meaning).
     if (age === 0) return { view: { ...view, state: 'kept_forever' }, where: null };
     const cutoff = new Date(now - age * 1000).toISOString();
@@ -171,6 +184,10 @@ async function deleteInBatches(
       const n = Number(found.n);
       if (n === 0) return { n, last: after, deleted: 0 };
       const last = Number(found.last);
+      if (table === 'invitations') {
+        const res = await trx.updateTable('invitations').set({ status: 'expired' }).where('id', '>', after).where('id', '<=', last).where(where as never).executeTakeFirst();
+        return { n, last, deleted: Number(res.numUpdatedRows) };
+      }
       const res = await trx.deleteFrom(table).where('id', '>', after).where('id', '<=', last).where(where).executeTakeFirst();
       return { n, last, deleted: Number(res.numDeletedRows) };
     });
@@ -189,6 +206,10 @@ function auditChanges(planned: Planned[], failure?: string): Changes {
   for (const { view } of planned) {
     if (view.state === 'kept_forever') changes[`${view.kind}_kept`] = { after: 'forever' };
     if (view.state !== 'done') continue;
+    if (view.kind === 'invitations') {
+      if (view.count > 0) changes.invitations_expired = { after: view.count };
+      continue;
+    }
     changes[`${view.kind}_deleted`] = { after: view.count };
     changes[`${view.kind}_before`] = { after: view.cutoff };
   }
@@ -198,7 +219,7 @@ function auditChanges(planned: Planned[], failure?: string): Changes {
 
 function resultOf(planned: Planned[], extra: Pick<CleanupResult, 'dry_run' | 'skipped' | 'locked_by' | 'took_over' | 'longest_batch_ms'>): CleanupResult {
   const count = (k: CleanupKind) => planned.find((p) => p.view.kind === k)!.view.count;
-  return { sessions: count('sessions'), tokens: count('tokens'), login_history: count('login_history'), ...extra, kinds: planned.map((p) => p.view) };
+  return { sessions: count('sessions'), tokens: count('tokens'), login_history: count('login_history'), invitations: count('invitations'), ...extra, kinds: planned.map((p) => p.view) };
 }
 
 /**

@@ -58,7 +58,7 @@ describe('cleanup', () => {
     const audit = await count('audit_log');
     const r = await run(['cleanup', '-o', 'json']);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toEqual({ sessions: 2, tokens: 2, login_history: 2, dry_run: false });
+    expect(JSON.parse(r.stdout)).toEqual({ sessions: 2, tokens: 2, login_history: 2, invitations: 0, dry_run: false });
     expect(r.stderr).toBe('Cleanup: deleted 2 sessions, 2 tokens, 2 sign-in history entries.\n');
     expect(r.asked).toEqual([]);
     expect(await counts()).toEqual({ sessions: 1, tokens: 1, login_history: 1 });
@@ -75,17 +75,17 @@ describe('cleanup', () => {
   it('--sessions, --tokens and --login-history clean only those kinds; --all cleans everything', async () => {
     const s = await run(['cleanup', '--sessions', '--json']);
     expect(s.code).toBe(0);
-    expect(JSON.parse(s.stdout)).toEqual({ sessions: 2, tokens: 0, login_history: 0, dry_run: false });
+    expect(JSON.parse(s.stdout)).toEqual({ sessions: 2, tokens: 0, login_history: 0, invitations: 0, dry_run: false });
     expect(s.stderr).toBe('Cleanup: deleted 2 sessions.\n');
     expect(await counts()).toEqual({ sessions: 1, tokens: 3, login_history: 3 });
 
     const tl = await run(['cleanup', '--tokens', '--login-history', '-o', 'json']);
-    expect(JSON.parse(tl.stdout)).toEqual({ sessions: 0, tokens: 2, login_history: 2, dry_run: false });
+    expect(JSON.parse(tl.stdout)).toEqual({ sessions: 0, tokens: 2, login_history: 2, invitations: 0, dry_run: false });
     expect(await counts()).toEqual({ sessions: 1, tokens: 1, login_history: 1 });
 
     await seed();
     const all = await run(['cleanup', '--all', '--tokens', '--batch-size', '1', '-o', 'json']);
-    expect(JSON.parse(all.stdout)).toEqual({ sessions: 2, tokens: 2, login_history: 2, dry_run: false });
+    expect(JSON.parse(all.stdout)).toEqual({ sessions: 2, tokens: 2, login_history: 2, invitations: 0, dry_run: false });
   });
 
   it('--dry-run counts and changes nothing (global option, before or after the verb)', async () => {
@@ -93,7 +93,7 @@ describe('cleanup', () => {
     for (const args of [['cleanup', '--dry-run', '-o', 'json'], ['--dry-run', 'cleanup', '-o', 'json']]) {
       const r = await run(args);
       expect(r.code).toBe(0);
-      expect(JSON.parse(r.stdout)).toEqual({ sessions: 2, tokens: 2, login_history: 2, dry_run: true });
+      expect(JSON.parse(r.stdout)).toEqual({ sessions: 2, tokens: 2, login_history: 2, invitations: 0, dry_run: true });
       expect(r.stderr).toBe('Dry run: cleanup would delete 2 sessions, 2 tokens, 2 sign-in history entries. Nothing changed.\n');
     }
     expect(await counts()).toEqual({ sessions: 3, tokens: 3, login_history: 3 });
@@ -107,7 +107,7 @@ describe('cleanup', () => {
     expect(r.stderr).toBe('Cleanup: deleted 2 sessions, 2 tokens; sign-in history kept forever (retention.login_history is 0).\n');
     expect(await counts()).toEqual({ sessions: 1, tokens: 1, login_history: 3 });
     const only = await run(['cleanup', '--login-history', '-o', 'json']);
-    expect(JSON.parse(only.stdout)).toEqual({ sessions: 0, tokens: 0, login_history: 0, dry_run: false });
+    expect(JSON.parse(only.stdout)).toEqual({ sessions: 0, tokens: 0, login_history: 0, invitations: 0, dry_run: false });
     expect(only.stderr).toBe('Cleanup: deleted nothing; sign-in history kept forever (retention.login_history is 0).\n');
   });
 
@@ -117,7 +117,7 @@ describe('cleanup', () => {
       .insertInto('job_locks').values({ name: 'cleanup', holder: 'run_x', owner: 'cron@web1, pid 4242', acquired_at: since, expires_at: ago(-13 * 60_000) }).execute());
     const r = await run(['cleanup', '-o', 'json']);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toEqual({ sessions: 0, tokens: 0, login_history: 0, dry_run: false, skipped: true, locked_by: 'cron@web1, pid 4242', locked_since: since });
+    expect(JSON.parse(r.stdout)).toEqual({ sessions: 0, tokens: 0, login_history: 0, invitations: 0, dry_run: false, skipped: true, locked_by: 'cron@web1, pid 4242', locked_since: since });
     expect(r.stderr).toBe(`Cleanup skipped: another run holds the lock (cron@web1, pid 4242, since ${since}); nothing done.\n`);
     expect(await counts()).toEqual({ sessions: 3, tokens: 3, login_history: 3 });
     expect((await run(['cleanup', '-q'])).stderr).toBe('');
@@ -129,7 +129,7 @@ describe('cleanup', () => {
       .insertInto('job_locks').values({ name: 'cleanup', holder: 'run_x', owner: 'cron@web1, pid 4242', acquired_at: since, expires_at: ago(45 * 60_000) }).execute());
     const r = await run(['cleanup', '-q', '-o', 'json']);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toEqual({ sessions: 2, tokens: 2, login_history: 2, dry_run: false });
+    expect(JSON.parse(r.stdout)).toEqual({ sessions: 2, tokens: 2, login_history: 2, invitations: 0, dry_run: false });
     expect(r.stderr).toBe(`Took over the cleanup lock left by cron@web1, pid 4242 (held since ${since}): that run stopped without releasing it.\n`);
   });
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { AUDIT_OUTCOMES, LOGIN_METHODS, MAIL_KINDS, MAIL_STATUSES, ROLES, SESSION_KINDS, TOKEN_PURPOSES, USER_STATUSES, isOneOf } from '../../src/domain/enums.js';
+import { AUDIT_OUTCOMES, INVITATION_STATUSES, LOGIN_METHODS, MAIL_KINDS, MAIL_STATUSES, ROLES, SESSION_KINDS, TOKEN_PURPOSES, USER_STATUSES, isOneOf } from '../../src/domain/enums.js';
 
 /** Every `col … CHECK (col IN ('a', 'b'))` of schema.sql as table.col → values (the last version wins). */
 function schemaEnums(): Map<string, string[]> {
@@ -24,6 +24,8 @@ const ENUMS: Record<string, readonly string[]> = {
   'tokens.purpose': TOKEN_PURPOSES,
   'outbox.kind': MAIL_KINDS,
   'outbox.status': MAIL_STATUSES,
+  'invitations.role': ROLES,
+  'invitations.status': INVITATION_STATUSES,
 };
 
 describe('enums', () => {

@@ -69,9 +69,9 @@ describe.each(DIALECTS)('cleanup on %s', (dialect) => {
     const revokedThenExpired = await session(u, { expires: ago(2), revoked: ago(40) });
 
     const r = await runCleanup(ctx(), { kinds: ['sessions'] });
-    expect(r).toMatchObject({ sessions: 3, tokens: 0, login_history: 0, dry_run: false, skipped: false, locked_by: null, took_over: null });
+    expect(r).toMatchObject({ sessions: 3, tokens: 0, login_history: 0, invitations: 0, dry_run: false, skipped: false, locked_by: null, took_over: null });
     expect(r.kinds.find((k) => k.kind === 'sessions')).toEqual({ kind: 'sessions', state: 'done', count: 3, cutoff: ago(30), older_than: '30d', batches: 1 });
-    expect(r.kinds.filter((k) => k.kind !== 'sessions').map((k) => k.state)).toEqual(['not_requested', 'not_requested']);
+    expect(r.kinds.filter((k) => k.kind !== 'sessions').map((k) => k.state)).toEqual(['not_requested', 'not_requested', 'not_requested']);
     expect(await ids('sessions')).toEqual([live, revokedRecent, expiredRecent]);
     for (const gone of [revokedOld, expiredOld, revokedThenExpired]) expect(await ids('sessions')).not.toContain(gone);
 
@@ -118,10 +118,10 @@ describe.each(DIALECTS)('cleanup on %s', (dialect) => {
     const before = await ids('login_history');
 
     const dry = await runCleanup({ ...ctx(), dryRun: true });
-    expect(dry).toMatchObject({ sessions: 0, tokens: 1, login_history: 0, dry_run: true });
+    expect(dry).toMatchObject({ sessions: 0, tokens: 1, login_history: 0, invitations: 0, dry_run: true });
     const r = await runCleanup(ctx());
     expect(r).toMatchObject({ sessions: 0, tokens: 1, login_history: 0 });
-    expect(r.kinds.map((k) => [k.kind, k.state, k.cutoff])).toEqual([['sessions', 'kept_forever', null], ['tokens', 'done', ago(1)], ['login_history', 'kept_forever', null]]);
+    expect(r.kinds.map((k) => [k.kind, k.state, k.cutoff])).toEqual([['sessions', 'kept_forever', null], ['tokens', 'done', ago(1)], ['login_history', 'kept_forever', null], ['invitations', 'done', NOW.toISOString()]]);
     expect(await ids('login_history')).toEqual(before);
     expect(await ids('sessions')).toHaveLength(1);
     const entry = await lastAudit(t.db);
@@ -141,7 +141,7 @@ describe.each(DIALECTS)('cleanup on %s', (dialect) => {
     const seen: [string, number][] = [];
     const r = await runCleanup(ctx(), { batchSize: 4, onBatch: (kind, deleted) => void seen.push([kind, deleted]) });
     expect(r).toMatchObject({ sessions: 25, tokens: 0, login_history: 9 });
-    expect(r.kinds.map((k) => k.batches)).toEqual([7, 0, 3]);
+    expect(r.kinds.map((k) => k.batches)).toEqual([7, 0, 3, 0]);
     // onBatch runs after each commit with the running count
     expect(seen).toEqual([
       ['sessions', 4], ['sessions', 8], ['sessions', 12], ['sessions', 16], ['sessions', 20], ['sessions', 24], ['sessions', 25],
@@ -171,8 +171,8 @@ describe.each(DIALECTS)('cleanup on %s', (dialect) => {
     await history(u, ago(1));
     const before = await snapshot(t.db);
     const r = await runCleanup({ ...ctx(), dryRun: true }, { batchSize: 1 });
-    expect(r).toMatchObject({ sessions: 1, tokens: 1, login_history: 1, dry_run: true, skipped: false });
-    expect(r.kinds.map((k) => k.batches)).toEqual([0, 0, 0]);
+    expect(r).toMatchObject({ sessions: 1, tokens: 1, login_history: 1, invitations: 0, dry_run: true, skipped: false });
+    expect(r.kinds.map((k) => k.batches)).toEqual([0, 0, 0, 0]);
     expect(await snapshot(t.db)).toBe(before);
   });
 
@@ -289,7 +289,7 @@ describe.each(DIALECTS)('cleanup on %s', (dialect) => {
   });
 
   it('refuses an unknown kind or a batch size out of range (exit 2) before touching anything', async () => {
-    await expectUnchanged(t.db, () => runCleanup(ctx(), { kinds: ['invitations'] }), 2, 'none');
+    await expectUnchanged(t.db, () => runCleanup(ctx(), { kinds: ['bogus'] }), 2, 'none');
     await expectUnchanged(t.db, () => runCleanup(ctx(), { batchSize: 0 }), 2, 'none');
     await expectUnchanged(t.db, () => runCleanup(ctx(), { batchSize: 10_001 }), 2, 'none');
   });

@@ -5,9 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { createServer, type AddressInfo } from 'node:net';
 import { readFileSync, existsSync } from 'node:fs';
-import { SMTPServer } from 'smtp-server';
 import { DIALECTS, useTestDb } from '../setup.js';
 import { makeUser, rejection } from '../helpers.js';
 import { SecretBox } from '../../src/security/secrets.js';
@@ -16,54 +14,8 @@ import { createResetToken, redeemResetToken } from '../../src/services/credentia
 import { listMail, purgeMail, queueMailTx, runMailSend, sendQueued, sendTestMail, showMail } from '../../src/services/mail.js';
 import { mutate } from '../../src/services/unit-of-work.js';
 import type { ServiceContext } from '../../src/services/context.js';
+import { Inbox, bodyOf, freePort } from '../smtp.js';
 
-interface Received {
-  from: string;
-  to: string[];
-  raw: string;
-}
-
-/** A real SMTP server on 127.0.0.1 that keeps what it receives. */
-class Inbox {
-  received: Received[] = [];
-  server: SMTPServer | undefined;
-  port = 0;
-
-  async start(port = 0): Promise<void> {
-    this.server = new SMTPServer({
-      authOptional: true, disabledCommands: ['STARTTLS'], logger: false,
-      onData: (stream, session, done) => {
-        const chunks: Buffer[] = [];
-        stream.on('data', (c: Buffer) => chunks.push(c));
-        stream.on('end', () => {
-          this.received.push({ from: String(session.envelope.mailFrom && session.envelope.mailFrom.address), to: session.envelope.rcptTo.map((r) => r.address), raw: Buffer.concat(chunks).toString('utf8') });
-          done();
-        });
-      },
-    });
-    await new Promise<void>((ok) => this.server!.listen(port, '127.0.0.1', ok));
-    this.port = (this.server.server.address() as AddressInfo).port;
-  }
-
-  async stop(): Promise<void> {
-    await new Promise<void>((ok) => this.server?.close(() => ok()));
-    this.server = undefined;
-  }
-}
-
-/** A port with nothing listening on it. */
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((ok) => s.listen(0, '127.0.0.1', ok));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((ok) => s.close(() => ok()));
-  return port;
-}
-
-/** The body of a received message, quoted-printable soft breaks undone. */
-function bodyOf(raw: string): string {
-  return raw.replace(/=\r\n/g, '').replace(/=3D/g, '=');
-}
 
 describe.each(DIALECTS)('mail on %s', (dialect) => {
   const t = useTestDb(dialect);

@@ -11,7 +11,7 @@ describe.each(DIALECTS)('truncateAll on %s', (dialect) => {
   const t = useTestDb(dialect);
 
   it('finds every application table from the catalog, and their primary keys', async () => {
-    expect(await listTables(t.db)).toEqual(['audit_head', 'audit_log', 'job_locks', 'login_history', 'outbox', 'recovery_codes', 'sessions', 'settings', 'tokens', 'users']);
+    expect(await listTables(t.db)).toEqual(['audit_head', 'audit_log', 'invitations', 'job_locks', 'login_history', 'outbox', 'recovery_codes', 'sessions', 'settings', 'tokens', 'users']);
     expect(await primaryKeys(t.db)).toMatchObject({ users: ['id'], sessions: ['id'], audit_log: ['id'], audit_head: ['id'] });
   });
 
@@ -60,7 +60,7 @@ describe.each(DIALECTS)('truncateAll on %s, with tables a later schema version a
       'CREATE TABLE c_pair (x TEXT NOT NULL, y INTEGER NOT NULL, PRIMARY KEY (y, x))',
       ...(dialect === 'sqlite' ? ["CREATE VIRTUAL TABLE d_notes USING fts5(body, tokenize = 'trigram')"] : []),
     ]) await sql.raw(ddl).execute(t.db.kysely);
-    expect(await listTables(t.db)).toEqual(['a_parent', 'audit_head', 'audit_log', 'b_child', 'c_pair', 'job_locks', 'login_history', 'outbox', 'recovery_codes', 'sessions', 'settings', 'tokens', 'users']);
+    expect(await listTables(t.db)).toEqual(['a_parent', 'audit_head', 'audit_log', 'b_child', 'c_pair', 'invitations', 'job_locks', 'login_history', 'outbox', 'recovery_codes', 'sessions', 'settings', 'tokens', 'users']);
     expect((await primaryKeys(t.db)).c_pair).toEqual(['y', 'x']);
 
     let n = 0;

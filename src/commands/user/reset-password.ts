@@ -43,34 +43,13 @@ export async function runResetPassword(f: Factory, o: ResetPasswordOptions): Pro
   if (o.sendEmail && (o.mustChange || o.keepSessions)) throw new UsageError('--must-change and --keep-sessions go with --generate or --password-stdin', { field: 'send-email' });
   if (o.sendEmail) {
     type Link = import('../../core.js').ResetLink;
-    const { smtpConfigured, sendQueued } = await import('../../core.js');
-    const ctx0 = await f.context({ createSecretKey: true }); // the emailed link is sealed at rest
-    const smtp = await smtpConfigured(ctx0);
-    let shown = false;
-    // Without SMTP the message stays queued and the link goes to stderr, for the operator
-    // to pass on by hand (before the commit: if it cannot be shown, nothing is issued).
-    const ctx = smtp ? ctx0 : {
-      ...ctx0,
-      beforeCommit: async (oc: import('../../core.js').MutationOutcome<unknown>) => {
-        if (oc.dryRun) return;
-        const r = oc.result as Link;
-        shown = true;
-        const { write } = await import('../../io/iostreams.js');
-        await deliverSecret(f, 'the reset link', async () => {
-          await write(f.io.stderr, `${r.link}\n`);
-        }, 'stderr');
-      },
-    };
-    const outcome = await createResetToken(ctx, o.user, { sendEmail: true });
-    await reportMutation(f, outcome, { done: 'Issued a reset link for', would: 'issue a reset link for' }, (r) => ({ user: r.user, expires_at: r.expires_at, mail_id: r.mail_id ?? null }));
-    if (outcome.dryRun) return;
-    if (shown) {
-      f.output.info(`SMTP is not configured (smtp.host): message ${outcome.result.mail_id} stays queued; the link above works once, until ${outcome.result.expires_at}.`);
-      return;
-    }
-    const [sent] = await sendQueued(ctx0, [outcome.result.mail_id!]);
-    if (sent?.status === 'sent') f.output.info(`Emailed the reset link (message ${sent.id}): ${sent.reply}`);
-    else f.output.warn(`The reset link is queued as message ${outcome.result.mail_id} but could not be sent${sent?.error ? `: ${sent.error}` : ''}; \`acctctl mail send\` retries it.`);
+    const { withLinkMail } = await import('../link-mail.js');
+    const spec = { what: 'the reset link', link: (r: Link) => r.link, mailId: (r: Link) => r.mail_id, expiresAt: (r: Link) => r.expires_at };
+    await withLinkMail(f, spec, async (ctx) => {
+      const outcome = await createResetToken(ctx, o.user, { sendEmail: true });
+      await reportMutation(f, outcome, { done: 'Issued a reset link for', would: 'issue a reset link for' }, (r) => ({ user: r.user, expires_at: r.expires_at, mail_id: r.mail_id ?? null }));
+      return outcome;
+    });
     return;
   }
   const password = o.passwordStdin ? await passwordFromStdin(f, 'password') : undefined;
