@@ -262,6 +262,14 @@ export async function planBulk<V>(ctx: ServiceContext, job: BulkJob<V>, source: 
       count++;
     }
   };
+  // One batch is resolved while the next is read: on PostgreSQL the reading overlaps the
+  // server's work. At most one in flight, so memory stays at two batches.
+  let pending: Promise<void> = Promise.resolve();
+  const resolveNext = async (batch: { line: number | null; value: V }[]) => {
+    await pending;
+    pending = flush(batch);
+    pending.catch(() => undefined); // seen when awaited; not an unhandled rejection meanwhile
+  };
   try {
     let batch: { line: number | null; value: V }[] = [];
     for await (const row of source.rows()) {
@@ -278,10 +286,11 @@ export async function planBulk<V>(ctx: ServiceContext, job: BulkJob<V>, source: 
       if (invalid.length > 0) continue; // refused anyway: only look for more errors
       batch.push({ line: row.line, value: row.value });
       if (batch.length >= batchSize) {
-        await flush(batch);
+        await resolveNext(batch);
         batch = [];
       }
     }
+    await pending;
     if (invalid.length > 0) throw new RowErrors(invalid, invalid.length >= maxErrors);
     await flush(batch);
     await closeStream(out);
@@ -290,6 +299,7 @@ export async function planBulk<V>(ctx: ServiceContext, job: BulkJob<V>, source: 
     if (plan.violations.length > 0) throw new RefusedError(`the plan is refused as a whole, nothing changed: ${plan.violations.join('; ')}`);
     if (plan.refused_count > 0 && !opts.continueOnError) throw refusedRowsError(plan.refused, plan.refused_count);
   } catch (err) {
+    await pending.catch(() => undefined);
     // Ended, not destroyed: a write still queued behind the file's opening would throw.
     await closeStream(out).catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
@@ -307,6 +317,19 @@ function refusedRowsError(rows: RefusedRow[], total: number): RefusedError {
   const shown = rows.slice(0, 10).map(where).join('; ');
   const more = total > 10 ? `; and ${total - 10} more` : '';
   return new RefusedError(`${total} row${total === 1 ? '' : 's'} would be refused, nothing changed: ${shown}${more} (--continue-on-error applies the rest)`);
+}
+
+/** The next batch is read (and parsed) while the caller works on this one. */
+async function* readAhead<T>(items: AsyncIterable<T>): AsyncGenerator<T> {
+  const it = items[Symbol.asyncIterator]();
+  let next = it.next();
+  for (;;) {
+    const r = await next;
+    if (r.done) return;
+    next = it.next();
+    next.catch(() => undefined); // seen when awaited
+    yield r.value;
+  }
 }
 
 /** Reads spooled items back in batches. */
@@ -345,7 +368,7 @@ async function applyItems<V>(ctx: ServiceContext, job: BulkJob<V>, plan: BulkPla
   let done = 0;
   let batches = 0;
   hooks.progress?.(0, total);
-  for await (const batch of items) {
+  for await (const batch of readAhead(items)) {
     await job.prepare?.(batch, run, (n) => hooks.progress?.(done + n, total));
     const refusedHere: RefusedRow[] = [];
     let changedHere = 0;

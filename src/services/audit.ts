@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import type { Transaction } from 'kysely';
 import type { DB, AuditRow } from '../db/types.js';
+import { insertMany } from '../db/bulk-insert.js';
 import { IntegrityError, UsageError } from '../errors.js';
 import { isoNow, type ServiceContext } from './context.js';
 import { assertCan, type Actor } from './permissions.js';
@@ -70,6 +71,11 @@ export async function appendAudit(trx: Transaction<DB>, ctx: ServiceContext, inp
   return row;
 }
 
+const AUDIT_COLUMNS = {
+  seq: 'int', at: 'text', actor: 'text', actor_id: 'text', actor_ip: 'text', action: 'text', target_type: 'text', target_id: 'text', target: 'text',
+  outcome: 'text', reason: 'text', changes: 'text', prev_hash: 'text', hash: 'text',
+} as const;
+
 /**
  * Appends many 'ok' entries in one go (a bulk run's batch): the head is read once, each
  * link is computed in order, the rows go in multi-row inserts and the head moves once.
@@ -93,8 +99,7 @@ export async function appendAuditMany(trx: Transaction<DB>, ctx: ServiceContext,
     prev = hash;
     return row;
   });
-  // 13 parameters a row: 500 rows stay under every engine's parameter limit.
-  for (let i = 0; i < rows.length; i += 500) await trx.insertInto('audit_log').values(rows.slice(i, i + 500)).execute();
+  await insertMany(trx, ctx.db.dialect, 'audit_log', AUDIT_COLUMNS, rows);
   await trx.updateTable('audit_head').set({ last_seq: seq, last_hash: prev }).where('id', '=', 1).execute();
 }
 

@@ -13,12 +13,14 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Kysely } from 'kysely';
 import type { DB, UserRow } from '../db/types.js';
+import { insertMany } from '../db/bulk-insert.js';
 import { PermissionError, RefusedError, UsageError } from '../errors.js';
 import type { Role, UserStatus } from '../domain/enums.js';
 import type { ValidatedUser } from '../domain/user-input.js';
 import { hashPassword, validNewPassword, verifyPassword, type PasswordPolicy } from '../security/passwords.js';
 import { newPublicId } from '../security/tokens.js';
 import { csvSource, type CsvHeader } from '../bulk/csv.js';
+import { LineSet } from '../bulk/line-set.js';
 import { runBulk, type ApplyResult, type BulkHooks, type BulkJob, type BulkOptions, type BulkPlan, type BulkRun, type BulkSummary, type PlanItem, type RefusedRow } from '../bulk/engine.js';
 import { USER_IMPORT_COLUMNS, validateUserRow, type RowError, type ValidUserRow } from '../bulk/rows.js';
 import type { Changes } from './audit.js';
@@ -77,24 +79,21 @@ interface UpdateData {
  * plaintext passwords, and an email or username given twice in the file.
  */
 function importValidator(policy: PasswordPolicy): (row: import('../bulk/csv.js').CsvRow) => Promise<{ ok: true; value: ValidUserRow } | { ok: false; errors: RowError[] }> {
-  const emails = new Map<string, number>();
-  const usernames = new Map<string, number>();
+  // Lines by key, compactly: a file of millions of rows must not hold millions of strings.
+  const emails = new LineSet();
+  const usernames = new LineSet();
   return async (row) => {
     const r = validateUserRow(row);
     const errors: RowError[] = r.ok ? [] : [...r.errors];
     const email = row.values.email;
     if (email) {
-      const key = normalizeEmail(email);
-      const first = emails.get(key);
+      const first = emails.firstLine(normalizeEmail(email), row.line);
       if (first !== undefined) errors.push({ line: row.line, column: 'email', message: `${printable(email)} is already on line ${first}` });
-      else emails.set(key, row.line);
     }
     const username = row.values.username;
     if (username) {
-      const key = username.normalize('NFC').toLowerCase();
-      const first = usernames.get(key);
+      const first = usernames.firstLine(username.normalize('NFC').toLowerCase(), row.line);
       if (first !== undefined) errors.push({ line: row.line, column: 'username', message: `${printable(username)} is already on line ${first}` });
-      else usernames.set(key, row.line);
     }
     if (row.values.password) {
       const p = await validNewPassword(row.values.password, policy, 'password');
@@ -130,6 +129,12 @@ async function usernameOwners(db: Kysely<DB>, usernames: string[]): Promise<Map<
 }
 
 const show = (v: unknown) => (v === null || v === undefined ? '∅' : typeof v === 'string' ? v.slice(0, 60) : JSON.stringify(v));
+
+const USER_COLUMNS = {
+  public_id: 'text', username: 'text', username_normalized: 'text', email: 'text', email_normalized: 'text', display_name: 'text', phone: 'text',
+  address: 'text', timezone: 'text', language: 'text', preferences: 'text', role: 'text', super_admin: 'int', status: 'text', password_hash: 'text',
+  password_changed_at: 'text', import_fingerprint: 'text', created_at: 'text', updated_at: 'text', search_text: 'text',
+} as const;
 
 export class UserImportJob implements BulkJob<ValidUserRow> {
   readonly action = 'user.import';
@@ -324,8 +329,7 @@ export class UserImportJob implements BulkJob<ValidUserRow> {
         search_text: searchTextOf({ email: f.email, username: f.username ?? null, display_name: f.display_name ?? null, public_id: publicId }),
       };
     });
-    // ~22 parameters a row: 400 rows stay well under every engine's parameter limit.
-    for (const part of chunks(rows, 400)) await uow.trx.insertInto('users').values(part).execute();
+    await insertMany(uow.trx, uow.ctx.db.dialect, 'users', USER_COLUMNS, rows);
     await uow.recordMany(rows.map((r, i) => {
       const changes: Changes = {};
       for (const key of ['email', 'username', 'display_name', 'phone', 'address', 'timezone', 'language', 'role', 'super_admin', 'status'] as const) {

@@ -62,6 +62,13 @@ describe.each(DIALECTS)('user import on %s', (dialect) => {
     expect(changes.applied!.after).toBe(9999);
   }, 120_000);
 
+  it('an email or username given twice in the file is refused on its second line, naming the first', async () => {
+    const err = await rejection(imp(t.ctx(), 'email,username\na@example.com,ann\nb@example.com,ANN\nA@EXAMPLE.COM,\n'));
+    expect(err.exitCode).toBe(2);
+    expect(err.message).toBe('line 3, column username: ANN is already on line 2; line 4, column email: A@EXAMPLE.COM is already on line 2');
+    expect(await userCount(t.db)).toBe(0);
+  });
+
   it('reads every dialect of CSV: BOM, CRLF, ";", quoted newlines, mapped headers', async () => {
     const bom = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('email,address\r\nbom@example.com,"Two\r\nLines"\r\n')]);
     await imp(t.ctx(), bom);
