@@ -49,3 +49,4 @@ export {
   createInvitation, resendInvitation, revokeInvitation, listInvitations, iterateInvitations, showInvitation, acceptInvitation,
   type InvitationView, type IssuedInvitation, type AcceptedInvitation,
 } from './services/invitations.js';
+export { register, verifyEmail, markEmailVerified, sendVerification, RegistrationError, type Registered, type RegisterInput } from './services/registration.js';

@@ -51,3 +51,5 @@ export {
   createInvitation, resendInvitation, revokeInvitation, listInvitations, iterateInvitations, showInvitation, acceptInvitation,
   type InvitationView, type IssuedInvitation, type AcceptedInvitation, type InviteInput, type AcceptInput,
 } from './services/invitations.js';
+/** Registration, for the platform's sign-up page: refusals are RegistrationError with a machine-readable reason. */
+export { register, verifyEmail, markEmailVerified, sendVerification, RegistrationError, REGISTRATION_REASONS, type Registered, type RegisterInput, type RegistrationReason } from './services/registration.js';

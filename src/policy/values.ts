@@ -206,7 +206,10 @@ function parseList(spec: SettingSpec, items: string[]): Result<SettingValue> {
   if (items.length > LIST_MAX_ITEMS) return fail(spec.key, `has more than ${LIST_MAX_ITEMS} items`);
   const out: string[] = [];
   for (const item of items) {
-    const r = spec.items === 'domain' ? validDomain(item) : validListText(item);
+    // A domain item may be a wildcard for its subdomains: *.example.com.
+    const wild = spec.items === 'domain' && item.trim().startsWith('*.');
+    const d = spec.items === 'domain' ? validDomain(wild ? item.trim().slice(2) : item) : undefined;
+    const r = spec.items === 'domain' ? (d === undefined ? undefined : wild ? `*.${d}` : d) : validListText(item);
     const what = spec.items === 'domain' ? 'a domain name' : `an item of at most ${STRING_MAX} characters without commas`;
     if (r === undefined) return fail(spec.key, `"${cut(item)}" is not ${what} (expected ${describeAllowed(spec)})`);
     if (out.includes(r)) return fail(spec.key, `lists "${cut(r)}" twice (each item once)`);

@@ -257,13 +257,12 @@ export async function acceptInvitation(ctx: ServiceContext, token: string, input
     const taken = await uow.trx.updateTable('invitations').set({ status: 'accepted', accepted_at: now }).where('id', '=', row.id).where('status', '=', 'pending').executeTakeFirst();
     if (Number(taken.numUpdatedRows) !== 1) throw new RefusedError('this invitation was accepted already');
     const created = await createUserTx(uow, {
-      fields: { ...fields, email: row.email, role: row.role, super_admin: 0 }, passwordHash: hash, passwordSource: hash === null ? undefined : 'set',
+      fields: { ...fields, email: row.email, role: row.role, super_admin: 0 }, passwordHash: hash, passwordSource: hash === null ? undefined : 'set', emailVerified: true,
     });
-    await uow.trx.updateTable('users').set({ email_verified_at: now }).where('public_id', '=', created.user.public_id).execute();
     const user = await uow.trx.selectFrom('users').select('id').where('public_id', '=', created.user.public_id).executeTakeFirstOrThrow();
     await uow.trx.updateTable('invitations').set({ user_id: user.id }).where('id', '=', row.id).execute();
     await uow.record('invite.accept', target(row), { status: { before: 'pending', after: 'accepted' }, user: { after: created.user.public_id }, email_verified: { after: true } });
-    return { invitation: view({ ...row, status: 'accepted', accepted_at: now, user_id: Number(user.id), user_public_id: created.user.public_id }, now), user: { ...created.user, email_verified_at: now } };
+    return { invitation: view({ ...row, status: 'accepted', accepted_at: now, user_id: Number(user.id), user_public_id: created.user.public_id }, now), user: created.user };
   });
 }
 

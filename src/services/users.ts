@@ -201,6 +201,8 @@ export interface CreateUserInput extends UserInput {
   generatePassword?: boolean | undefined;
   /** Refuse (exit 4) when a super admin already exists: `acctctl init` creates only the first. */
   firstSuperAdmin?: boolean | undefined;
+  /** The address is known to be the user's (otherwise an admin-created account starts unverified). */
+  emailVerified?: boolean | undefined;
 }
 
 export interface CreatedUser {
@@ -217,6 +219,13 @@ export interface NewUser {
   generatedPassword?: string | undefined;
   passwordSource?: 'set' | 'generated' | undefined;
   firstSuperAdmin?: boolean | undefined;
+  /** Default: active with a password, else pending. */
+  status?: UserStatus | undefined;
+  /** The address is known to be the user's (an invitation's link, an admin's word). */
+  emailVerified?: boolean | undefined;
+  /** The entry's action (default user.create) and more of its changes. */
+  auditAction?: string | undefined;
+  extraChanges?: Changes | undefined;
 }
 
 /** Validates a create request (every bad field at once) and hashes the password outside any transaction. */
@@ -234,6 +243,7 @@ export async function prepareNewUser(ctx: ServiceContext, input: CreateUserInput
     generatedPassword: input.generatePassword ? password : undefined,
     passwordSource: password === undefined ? undefined : input.generatePassword ? 'generated' : 'set',
     firstSuperAdmin: input.firstSuperAdmin,
+    emailVerified: input.emailVerified,
   };
 }
 
@@ -266,9 +276,9 @@ export async function createUserTx(uow: UnitOfWork, nu: NewUser): Promise<Create
       role: f.role,
       super_admin: f.super_admin ? 1 : 0,
       // Without a way to sign in nobody can use the account yet: pending until one is set.
-      status: nu.passwordHash ? 'active' : 'pending',
+      status: nu.status ?? (nu.passwordHash ? 'active' : 'pending'),
       status_reason: null,
-      email_verified_at: null,
+      email_verified_at: nu.emailVerified ? now : null,
       password_hash: nu.passwordHash,
       password_changed_at: nu.passwordHash ? now : null,
       two_factor_secret: null,
@@ -288,7 +298,8 @@ export async function createUserTx(uow: UnitOfWork, nu: NewUser): Promise<Create
     if (view[key] !== null) changes[key] = { after: view[key] };
   }
   if (nu.passwordSource) changes.password = { after: nu.passwordSource };
-  await uow.record('user.create', userTarget(row), changes);
+  if (nu.emailVerified) changes.email_verified = { after: true };
+  await uow.record(nu.auditAction ?? 'user.create', userTarget(row), { ...changes, ...nu.extraChanges });
   const result: CreatedUser = { user: view };
   if (nu.generatedPassword) result.generated_password = nu.generatedPassword;
   return result;

@@ -25,4 +25,20 @@ describe('invite', () => {
     expect((await run(['invite', 'show', 'x@example.com'])).stdout).toContain('accepted');
     expect((await run(['invite', 'revoke', 'x@example.com'])).code).toBe(4);
   });
+
+  it('user create --email-verified, user verify-email and user send-verification (link on stderr without SMTP)', async () => {
+    await init();
+    const v = await run(['user', 'create', '--email', 'v@example.com', '--email-verified', '-o', 'json']);
+    expect(JSON.parse(v.stdout).email_verified_at).toBe('2026-11-24T12:00:00.000Z');
+    const u = await run(['user', 'create', '--email', 'u@example.com', '-o', 'json']);
+    expect(JSON.parse(u.stdout).email_verified_at).toBeNull();
+    await run(['policy', 'set', 'app.base_url', 'https://acme.test', '--yes']);
+    const sent = await run(['user', 'send-verification', 'u@example.com']);
+    expect(sent.code).toBe(0);
+    expect(sent.stderr).toMatch(/https:\/\/acme\.test\/verify-email\?token=\S+/);
+    expect((await run(['user', 'send-verification', 'v@example.com'])).code).toBe(4);
+    const marked = await run(['user', 'verify-email', 'u@example.com', '-o', 'json']);
+    expect(marked.code).toBe(0);
+    expect(JSON.parse(marked.stdout).email_verified_at).not.toBeNull();
+  });
 });

@@ -91,6 +91,13 @@ const calls = {
   resendInvitation: () => acct.resendInvitation(ctx, 'inv@example.com'),
   acceptInvitation: async () => acct.acceptInvitation(ctx, (await acct.resendInvitation(ctx, 'inv@example.com')).result.token, { name: 'Inv', password: 'invited passphrase 1' }),
   revokeInvitation: async () => { await acct.createInvitation(ctx, { email: 'inv2@example.com' }); return acct.revokeInvitation(ctx, 'inv2@example.com'); },
+  register: async () => {
+    await acct.setPolicy(ctx, [{ key: 'registration.public', value: 'true', from: 'text' }, { key: 'app.base_url', value: 'https://lib.test', from: 'text' }]);
+    return acct.register(ctx, { email: 'reg@example.com', password: 'registered passphrase', name: 'Reg', ip: '192.0.2.1' });
+  },
+  verifyEmail: () => acct.verifyEmail(ctx, 'not-a-token').catch((e) => ({ refused: e.reason })),
+  sendVerification: () => acct.sendVerification(ctx, 'reg@example.com'),
+  markEmailVerified: () => acct.markEmailVerified(ctx, 'reg@example.com'),
   importUsers: async () => {
     const { Readable } = await import('node:stream');
     const csv = 'email,name,password_hash\nimp@example.com,Imp,$2b$04$abcdefghijklmnopqrstuuQ9n1s4kM3C2p6Vq8v1I4q1sQ0rWq6yW\n';

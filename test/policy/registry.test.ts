@@ -275,11 +275,15 @@ describe('refusals name the key, the value and what is allowed', () => {
   });
 
   it.each([
-    ['acme.example, not_a domain'], ['localhost'], ['1.2.3.4'], ['-x.example'], ['a..example'], ['acme.example.'], ['*.acme.example'],
+    ['acme.example, not_a domain'], ['localhost'], ['1.2.3.4'], ['-x.example'], ['a..example'], ['acme.example.'], ['*.'], ['*'], ['a.*.example'], ['*.*.acme.example'],
     ['user@acme.example'], ['https://acme.example'], [`${'a'.repeat(64)}.example`], ['acme.123'],
   ])('bad domain list item: %s', (input) => {
     refused(text('registration.allowed_domains', input), 'registration.allowed_domains', /^".*" is not a domain name \(expected a comma-separated list of domain names such as acme\.example, mail\.acme\.example\)$/);
     refused(json('registration.allowed_domains', input.split(',').map((i) => i.trim())), 'registration.allowed_domains');
+  });
+
+  it('a domain list item may be a wildcard for the subdomains of a domain (issue 10): *.example.com, IDNA too', () => {
+    expect(value(text('registration.allowed_domains', '*.Acme.example, acme.example, *.bücher.example'))).toEqual(['*.acme.example', 'acme.example', '*.xn--bcher-kva.example']);
   });
 
   it('domain lists: lower-cased, IDNA, empty items dropped; duplicates refused', () => {

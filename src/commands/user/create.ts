@@ -17,6 +17,7 @@ export interface CreateOptions {
   preferences?: string | undefined;
   passwordStdin?: boolean | undefined;
   generatePassword?: boolean | undefined;
+  emailVerified?: boolean | undefined;
 }
 
 export function registerCreate(parent: Command, f: FactoryRef): void {
@@ -25,6 +26,7 @@ export function registerCreate(parent: Command, f: FactoryRef): void {
   cmd
     .addOption(new Option('--password-stdin', 'read the password from stdin').conflicts('generatePassword'))
     .addOption(new Option('--generate-password', 'generate a password and print it once'))
+    .option('--email-verified', 'the address is known to be theirs (otherwise the account starts unverified)')
     .addHelpText(
       'after',
       `
@@ -62,7 +64,7 @@ export async function runCreate(f: Factory, opts: CreateOptions): Promise<void> 
     : undefined;
   const ctx = await f.context({ beforeCommit });
   const outcome = await createUser(ctx, {
-    ...userInputFrom(opts as unknown as Record<string, unknown>), email: opts.email, password, generatePassword: opts.generatePassword,
+    ...userInputFrom(opts as unknown as Record<string, unknown>), email: opts.email, password, generatePassword: opts.generatePassword, emailVerified: opts.emailVerified,
   });
   if (!shown) await reportMutation(f, outcome, words, record);
   else if (!f.output.isJson) {

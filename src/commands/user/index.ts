@@ -10,6 +10,7 @@ import { registerDelete } from './delete.js';
 import { registerExport } from './export.js';
 import { registerImport } from './import.js';
 import { registerBulk } from './bulk.js';
+import { registerVerify } from './verify.js';
 import { registerResetPassword } from './reset-password.js';
 import { registerTwoFactor } from './two-factor.js';
 import { registerRevokeSessions } from './revoke-sessions.js';
@@ -31,6 +32,7 @@ export function registerUser(program: Command, f: FactoryRef): Command {
   registerExport(user, f);
   registerImport(user, f);
   registerBulk(user, f);
+  registerVerify(user, f);
   registerResetPassword(user, f);
   registerTwoFactor(user, f);
   registerRevokeSessions(user, f);
