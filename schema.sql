@@ -316,3 +316,9 @@ CREATE TABLE invitations (
 );
 CREATE UNIQUE INDEX invitations_pending_email ON invitations (email_normalized) WHERE status = 'pending';
 CREATE INDEX invitations_created ON invitations (created_at, id);
+
+-- Sign-in now refuses an address nobody verified while registration.email_verification
+-- is on (its default). Before this version nothing verified addresses and sign-in did not
+-- ask, so the accounts that exist are taken as verified as of their creation: an upgrade
+-- locks nobody out.
+UPDATE users SET email_verified_at = created_at WHERE email_verified_at IS NULL;

@@ -26,7 +26,7 @@ export class RowErrors extends ValidationError {
 }
 
 /** The user import's columns: the user fields by their CSV names, and the password columns. */
-export const USER_IMPORT_COLUMNS: readonly string[] = [...USER_FIELDS.map((f) => f.csv), 'status', 'password', 'password_hash'];
+export const USER_IMPORT_COLUMNS: readonly string[] = [...USER_FIELDS.map((f) => f.csv), 'status', 'password', 'password_hash', 'email_verified_at'];
 
 const CSV_TO_KEY = new Map(USER_FIELDS.map((f) => [f.csv, f.key]));
 const COLUMN_TO_CSV = new Map(USER_FIELDS.map((f) => [f.column as string, f.csv]));
@@ -39,6 +39,8 @@ export interface ValidUserRow {
   password_hash?: string | undefined;
   /** The columns this row gave a value (an empty cell is "not given"). */
   present: string[];
+  /** email_verified_at: a time, 'now' (true), or null (false); undefined when not given. */
+  email_verified_at?: string | null | undefined;
 }
 
 /** One row of `user import`: the user schema's checks, named by line and CSV column. */
@@ -62,8 +64,20 @@ export function validateUserRow(row: CsvRow): { ok: true; value: ValidUserRow } 
   if (hash !== undefined && !isWellFormedBcryptHash(hash)) {
     errors.push({ line: row.line, column: 'password_hash', message: 'is not a bcrypt hash ($2a$, $2b$ or $2y$; other formats come later)' });
   }
+  const verified = parseVerified(row.values.email_verified_at ?? '');
+  if (verified === false) errors.push({ line: row.line, column: 'email_verified_at', message: 'is not an ISO-8601 time, true or false' });
   if (errors.length > 0 || !r.ok) return { ok: false, errors };
-  return { ok: true, value: { line: row.line, present: Object.keys(row.values).filter((c) => row.values[c] !== ''), fields: r.value as ValidUserRow['fields'], status: status as UserStatus | undefined, password, password_hash: hash?.replace(/^\$2y\$/, '$2b$') } };
+  return { ok: true, value: { line: row.line, present: Object.keys(row.values).filter((c) => row.values[c] !== ''), fields: r.value as ValidUserRow['fields'], status: status as UserStatus | undefined, password, password_hash: hash?.replace(/^\$2y\$/, '$2b$'), email_verified_at: verified as string | null | undefined } };
+}
+
+/** An email_verified_at cell: undefined (empty), null (false), 'now' (true), an ISO time; false if none of them. */
+function parseVerified(cell: string): string | null | undefined | false {
+  const c = cell.trim().toLowerCase();
+  if (c === '') return undefined;
+  if (c === 'false' || c === 'no' || c === '0') return null;
+  if (c === 'true' || c === 'yes' || c === '1') return 'now';
+  const ms = /^\d{4}-\d{2}-\d{2}/.test(c) ? Date.parse(cell.trim()) : NaN;
+  return Number.isNaN(ms) ? false : new Date(ms).toISOString();
 }
 
 /**

@@ -57,6 +57,10 @@ export async function explainSignIn(ctx: ServiceContext, ref: string, input: Che
     add('status', false, user.status === 'pending' ? 'pending: no way to sign in has been set up yet' : `${user.status}${since}`);
   }
 
+  const verify = policy.get('registration.email_verification');
+  add('email verified', user.email_verified_at !== null || !verify,
+    user.email_verified_at !== null ? `since ${user.email_verified_at}` : verify ? 'not verified, and registration.email_verification requires it (acctctl user verify-email, or user send-verification)' : 'not verified (not required: registration.email_verification is off)');
+
   add('password', user.password_hash !== null, user.password_hash !== null ? 'set' : 'none (identity-provider only, or never set)');
 
   if (user.locked_until !== null && user.locked_until > now) {

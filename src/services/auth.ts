@@ -29,7 +29,7 @@ export interface AuthenticateInput {
 
 /** Why a sign-in failed: for login history and the operator; callers show one generic message. */
 export type FailureReason =
-  | 'unknown_identifier' | 'method_disabled' | 'pending' | 'suspended' | 'deactivated' | 'no_password' | 'locked'
+  | 'unknown_identifier' | 'method_disabled' | 'pending' | 'suspended' | 'deactivated' | 'email_unverified' | 'no_password' | 'locked'
   | 'bad_password' | 'totp_required' | 'bad_totp' | 'totp_replayed' | 'bad_recovery_code' | 'changed_during_sign_in';
 
 export type AuthResult =
@@ -109,6 +109,8 @@ export async function authenticate(ctx: ServiceContext, input: AuthenticateInput
     if (disabled) return { reason: 'method_disabled' as const };
     if (!user) return { reason: 'unknown_identifier' as const };
     if (user.status !== 'active') return { user, reason: user.status as 'pending' | 'suspended' | 'deactivated' };
+    // While verification is required, an address nobody proved is no way in (issue 10).
+    if (user.email_verified_at === null && policy.get('registration.email_verification')) return { user, reason: 'email_unverified' as const };
     if (user.password_hash === null) return { user, reason: 'no_password' as const };
     if (user.locked_until !== null && user.locked_until > nowIso) return { user, reason: 'locked' as const };
     // A lock that has run out starts the count again.

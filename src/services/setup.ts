@@ -50,7 +50,7 @@ export async function initialize(
     const status = await plannedMigration(ctx.db);
     let created: MutationOutcome<CreatedUser> | null = null;
     if (admin) {
-      const input = { ...admin, role: 'admin', superAdmin: true, firstSuperAdmin: true };
+      const input = { ...admin, role: 'admin', superAdmin: true, firstSuperAdmin: true, emailVerified: true };
       // On a migrated database the whole creation runs and is rolled back; on a new one
       // (no tables yet) its input is still checked.
       if (status.current > 0) created = await createUser(ctx, input);
@@ -64,7 +64,7 @@ export async function initialize(
   const adminCtx: ServiceContext = hook
     ? { ...ctx, beforeCommit: (outcome) => hook({ schema_version: version, applied_versions: applied, admin: outcome as MutationOutcome<CreatedUser> }) }
     : ctx;
-  const created = admin ? await createUser(adminCtx, { ...admin, role: 'admin', superAdmin: true, firstSuperAdmin: true }) : null;
+  const created = admin ? await createUser(adminCtx, { ...admin, role: 'admin', superAdmin: true, firstSuperAdmin: true, emailVerified: true }) : null;
   return { schema_version: version, applied_versions: applied, admin: created };
 }
 

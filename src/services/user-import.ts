@@ -63,6 +63,8 @@ interface CreateData {
   password_sealed?: string | undefined;
   /** 'set' (plaintext in the file) or 'imported' (a hash). */
   password_source?: 'set' | 'imported' | undefined;
+  /** A time, or 'now'; absent: unverified. */
+  email_verified_at?: string | null | undefined;
 }
 
 interface UpdateData {
@@ -72,6 +74,7 @@ interface UpdateData {
   status?: UserStatus | undefined;
   password_hash?: string | undefined;
   password_sealed?: string | undefined;
+  email_verified_at?: string | null | undefined;
 }
 
 /**
@@ -133,7 +136,7 @@ const show = (v: unknown) => (v === null || v === undefined ? '∅' : typeof v =
 const USER_COLUMNS = {
   public_id: 'text', username: 'text', username_normalized: 'text', email: 'text', email_normalized: 'text', display_name: 'text', phone: 'text',
   address: 'text', timezone: 'text', language: 'text', preferences: 'text', role: 'text', super_admin: 'int', status: 'text', password_hash: 'text',
-  password_changed_at: 'text', import_fingerprint: 'text', created_at: 'text', updated_at: 'text', search_text: 'text',
+  password_changed_at: 'text', import_fingerprint: 'text', created_at: 'text', updated_at: 'text', search_text: 'text', email_verified_at: 'text',
 } as const;
 
 export class UserImportJob implements BulkJob<ValidUserRow> {
@@ -190,7 +193,7 @@ export class UserImportJob implements BulkJob<ValidUserRow> {
     const hasPassword = v.password !== undefined || v.password_hash !== undefined;
     const status = v.status ?? (hasPassword ? 'active' : 'pending');
     if (status === 'active' && !hasPassword) return refuse('status', 'an active account needs a password or password_hash');
-    const data: CreateData = { fields: v.fields, role, super_admin: superAdmin, status };
+    const data: CreateData = { fields: v.fields, role, super_admin: superAdmin, status, email_verified_at: v.email_verified_at ?? null };
     if (v.password_hash !== undefined) Object.assign(data, { password_hash: v.password_hash, password_source: 'imported' });
     if (v.password !== undefined) data.password_source = 'set'; // hashed or sealed by resolve()
     this.#tally.observe(null, { role, super_admin: superAdmin, status, usable: hasPassword });
@@ -227,6 +230,11 @@ export class UserImportJob implements BulkJob<ValidUserRow> {
     if (v.status !== undefined && v.status !== u.status) {
       diffs.push({ column: 'status', before: u.status, after: v.status });
       change.status = v.status;
+    }
+    // Verified or not is what counts, not when: a re-import keeps its time.
+    if (v.email_verified_at !== undefined && (v.email_verified_at !== null) !== (u.email_verified_at !== null)) {
+      diffs.push({ column: 'email_verified_at', before: u.email_verified_at !== null, after: v.email_verified_at !== null });
+      change.email_verified_at = v.email_verified_at;
     }
     const keep = changedSinceImport(u) && !this.opts.resetPasswords;
     if (!keep && v.password_hash !== undefined && v.password_hash !== u.password_hash) {
@@ -298,7 +306,10 @@ export class UserImportJob implements BulkJob<ValidUserRow> {
       const byId = new Map(rows.map((r) => [r.public_id, r]));
       for (const i of updates) {
         const d = items[i]!.data as unknown as UpdateData;
-        const change: UserChange = { fields: d.fields, role: d.role, superAdmin: d.super_admin === undefined ? undefined : d.super_admin === 1, status: d.status };
+        const change: UserChange = {
+          fields: d.fields, role: d.role, superAdmin: d.super_admin === undefined ? undefined : d.super_admin === 1, status: d.status,
+          emailVerifiedAt: d.email_verified_at === 'now' ? isoNow(uow.ctx) : d.email_verified_at,
+        };
         if (d.password_hash !== undefined) change.password = { hash: d.password_hash, fingerprint: passwordFingerprint(d.password_hash) };
         try {
           await updateUserTx(uow, byId.get(items[i]!.target.public_id!)!, change, 'user.update');
@@ -326,6 +337,7 @@ export class UserImportJob implements BulkJob<ValidUserRow> {
         address: f.address ?? null, timezone: f.timezone ?? null, language: f.language ?? null, preferences: f.preferences ?? '{}',
         role: d.role, super_admin: d.super_admin, status: d.status, password_hash: hash, password_changed_at: hash ? now : null,
         import_fingerprint: hash ? passwordFingerprint(hash) : null, created_at: now, updated_at: now,
+        email_verified_at: d.email_verified_at === 'now' ? now : d.email_verified_at ?? null,
         search_text: searchTextOf({ email: f.email, username: f.username ?? null, display_name: f.display_name ?? null, public_id: publicId }),
       };
     });
@@ -338,6 +350,7 @@ export class UserImportJob implements BulkJob<ValidUserRow> {
       }
       const source = creates[i]!.password_source;
       if (source) changes.password = { after: source };
+      if (r.email_verified_at !== null) changes.email_verified = { after: true };
       return { action: 'user.create', target: userTarget(r), changes };
     }));
   }

@@ -522,9 +522,10 @@ export interface ExportedUser {
   preferences: string;
   /** The bcrypt hash, so an export re-imports to users who sign in as before. */
   password_hash: string | null;
+  email_verified_at: string | null;
 }
 
-export const EXPORT_COLUMNS = ['email', 'username', 'name', 'role', 'super_admin', 'status', 'phone', 'address', 'timezone', 'language', 'preferences', 'password_hash'] as const;
+export const EXPORT_COLUMNS = ['email', 'username', 'name', 'role', 'super_admin', 'status', 'phone', 'address', 'timezone', 'language', 'preferences', 'password_hash', 'email_verified_at'] as const;
 
 /**
  * Every matching user in the import format, streamed in keyset batches. It carries
@@ -542,6 +543,7 @@ async function* exportRows(ctx: ServiceContext, f: CheckedFilter, probe: number,
     yield {
       email: row.email, username: row.username, name: row.display_name, role: row.role, super_admin: Number(row.super_admin) === 1, status: row.status,
       phone: row.phone, address: row.address, timezone: row.timezone, language: row.language, preferences: row.preferences, password_hash: row.password_hash,
+      email_verified_at: row.email_verified_at,
     };
   }
 }
@@ -694,6 +696,8 @@ export interface UserChange {
   status?: UserStatus | undefined;
   /** A new bcrypt hash, and what the import remembers of it. */
   password?: { hash: string; fingerprint: string | null } | undefined;
+  /** Verified since (a time), or not (null). */
+  emailVerifiedAt?: string | null | undefined;
 }
 
 /**
@@ -728,6 +732,7 @@ export async function updateUserTx(uow: UnitOfWork, user: UserRow, ch: UserChang
   if (v.preferences !== undefined && (v.preferences ?? '{}') !== user.preferences) update.preferences = v.preferences ?? '{}';
   if (role !== user.role) update.role = role;
   if (superAdmin !== Number(user.super_admin)) update.super_admin = superAdmin;
+  if (ch.emailVerifiedAt !== undefined && (ch.emailVerifiedAt === null) !== (user.email_verified_at === null)) update.email_verified_at = ch.emailVerifiedAt;
   const status = ch.status ?? user.status;
   const hash = ch.password?.hash ?? user.password_hash;
   if (status !== user.status) {

@@ -16,7 +16,7 @@ describe('user export', () => {
     await run(['user', 'create', '--email', 'g@example.com', '--name', 'Quote "this", comma', '--role', 'reseller']);
     const r = await run(['user', 'export']);
     expect(r.code).toBe(0);
-    expect(r.stdout.split('\r\n')[0]).toBe('email,username,name,role,super_admin,status,phone,address,timezone,language,preferences,password_hash');
+    expect(r.stdout.split('\r\n')[0]).toBe('email,username,name,role,super_admin,status,phone,address,timezone,language,preferences,password_hash,email_verified_at');
     expect(r.stdout).toContain(`"'=HYPERLINK(""x"")"`);
     const kept: ValidUserRow[] = [];
     await validateAll(readCsv(Readable.from([Buffer.from(r.stdout)]), { known: USER_IMPORT_COLUMNS, required: ['email'] }), validateUserRow, { keep: (v) => kept.push(v) });

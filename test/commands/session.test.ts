@@ -37,7 +37,7 @@ const json = (stdout: string) => JSON.parse(stdout) as { items: Record<string, u
 beforeEach(async () => {
   await init();
   for (const email of ['ann@example.com', 'sue@example.com']) {
-    expect((await run(['user', 'create', '--email', email, '--password-stdin'], { stdin: PASSWORD })).code).toBe(0);
+    expect((await run(['user', 'create', '--email', email, '--password-stdin', '--email-verified'], { stdin: PASSWORD })).code).toBe(0);
   }
 });
 

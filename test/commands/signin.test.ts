@@ -41,7 +41,7 @@ describe('sign-in verbs', () => {
 
   it('2fa enroll, status, confirm, reset-2fa; the secret and codes are shown once and kept only sealed or hashed', async () => {
     await init();
-    await run(['user', 'create', '--email', 'bot@example.com', '--username', 'bot', '--generate-password']);
+    await run(['user', 'create', '--email', 'bot@example.com', '--username', 'bot', '--generate-password', '--email-verified']);
     const enrol = await run(['user', '2fa', 'enroll', 'bot', '-o', 'json']);
     expect(enrol.code).toBe(0);
     const enrolled = JSON.parse(enrol.stdout) as { secret: string; otpauth_uri: string };
@@ -75,7 +75,7 @@ describe('sign-in verbs', () => {
 
   it('auth check explains a refusal line by line and changes nothing', async () => {
     await init();
-    await run(['user', 'create', '--email', 'sue@example.com', '--username', 'sue', '--password-stdin'], { stdin: 'a long enough password' });
+    await run(['user', 'create', '--email', 'sue@example.com', '--username', 'sue', '--password-stdin', '--email-verified'], { stdin: 'a long enough password' });
     await run(['--reason', 'chargeback', 'user', 'suspend', 'sue']);
     await run(['policy', 'set', 'signin.username', 'false', '--yes']);
     const audit = (await run(['audit', 'list', '-o', 'json'])).stdout;
@@ -93,7 +93,7 @@ describe('sign-in verbs', () => {
 
   it('auth check --create-session signs in by username when email sign-in is off', async () => {
     await init();
-    await run(['user', 'create', '--email', 'uma@example.com', '--username', 'uma', '--password-stdin'], { stdin: 'a long enough password' });
+    await run(['user', 'create', '--email', 'uma@example.com', '--username', 'uma', '--password-stdin', '--email-verified'], { stdin: 'a long enough password' });
     await run(['policy', 'set', 'signin.email', 'false', '--yes']);
     const r = await run(['auth', 'check', 'uma', '--password-stdin', '--create-session', '-o', 'json'], { stdin: 'a long enough password' });
     expect(r.code).toBe(0);

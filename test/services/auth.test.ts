@@ -205,7 +205,7 @@ describe.each(DIALECTS)('sign-in on %s', (dialect) => {
   });
 
   it('a password set on a pending user activates it; hostile identifiers are refused, not thrown', async () => {
-    await createUser(ctx, { email: 'pend@example.com', username: 'pend' });
+    await createUser(ctx, { email: 'pend@example.com', username: 'pend', emailVerified: true });
     await setPassword(ctx, 'pend', { password: 'a long enough passphrase' });
     expect((await authenticate(ctx, { identifier: 'pend', password: 'a long enough passphrase' })).ok).toBe(true);
     for (const identifier of ['an\u0000n', 'k\u0000@example.com', 'x'.repeat(10_000), 42 as unknown as string]) {
@@ -242,7 +242,7 @@ describe.each(DIALECTS)('sign-in on %s', (dialect) => {
   });
 
   it('refuses pending, deactivated and password-less accounts; enforce_2fa covers everyone', async () => {
-    await createUser(ctx, { email: 'pending@example.com' });
+    await createUser(ctx, { email: 'pending@example.com', emailVerified: true });
     expect(await authenticate(ctx, { identifier: 'pending@example.com', password: PASSWORD })).toEqual({ ok: false, reason: 'pending' });
     await setUserStatus(ctx, 'ann', 'deactivate');
     expect(await authenticate(ctx, { identifier: 'ann', password: PASSWORD })).toEqual({ ok: false, reason: 'deactivated' });

@@ -78,7 +78,7 @@ describe.each(DIALECTS)('user import on %s', (dialect) => {
   });
 
   it('a $2y$ hash from PHP\'s password_hash is stored as $2b$ and signs in through authenticate', async () => {
-    await imp(t.ctx(), `email,password_hash\nphp@example.com,${PHP_2Y}\n`);
+    await imp(t.ctx(), `email,password_hash,email_verified_at\nphp@example.com,${PHP_2Y},true\n`);
     const u = await t.db.kysely.selectFrom('users').selectAll().where('email', '=', 'php@example.com').executeTakeFirstOrThrow();
     expect(u.password_hash).toBe(PHP_2Y.replace('$2y$', '$2b$'));
     expect(u.status).toBe('active');
@@ -96,7 +96,7 @@ describe.each(DIALECTS)('user import on %s', (dialect) => {
   });
 
   it('re-running the same file changes nothing and writes no audit entry; a password set by the file plaintext is kept as imported', async () => {
-    const text = 'email,name,password\nre@example.com,Re,correct horse battery staple\nre2@example.com,Re Two,another long passphrase\n';
+    const text = 'email,name,password,email_verified_at\nre@example.com,Re,correct horse battery staple,2026-01-02T03:04:05Z\nre2@example.com,Re Two,another long passphrase,\n';
     const first = await imp(t.ctx(), text);
     expect(first.summary.counts).toEqual({ create: 2 });
     const before = await snapshot(t.db);
@@ -129,7 +129,7 @@ describe.each(DIALECTS)('user import on %s', (dialect) => {
   });
 
   it('a password changed since the import is neither a difference nor overwritten, unless --reset-passwords', async () => {
-    const text = 'email,password\npw@example.com,first long passphrase 1\n';
+    const text = 'email,password,email_verified_at\npw@example.com,first long passphrase 1,true\n';
     await imp(t.ctx(), text);
     const u0 = await t.db.kysely.selectFrom('users').selectAll().where('email', '=', 'pw@example.com').executeTakeFirstOrThrow();
     expect(u0.import_fingerprint).toBe(passwordFingerprint(u0.password_hash!));
@@ -148,7 +148,7 @@ describe.each(DIALECTS)('user import on %s', (dialect) => {
     const dir = mkdtempSync(join(tmpdir(), 'acctctl-plan-'));
     try {
       await imp(t.ctx(), 'email,name\np1@example.com,One\np2@example.com,Two\n');
-      const change = 'email,name,password\np1@example.com,One!,plan passphrase long 1\np2@example.com,Two!,\np3@example.com,Three,plan passphrase long 3\n';
+      const change = 'email,name,password,email_verified_at\np1@example.com,One!,plan passphrase long 1,\np2@example.com,Two!,,\np3@example.com,Three,plan passphrase long 3,true\n';
       const planA = join(dir, 'a.json');
       const saved = await imp(t.ctx(), change, { updateExisting: true }, { planOut: planA });
       expect(saved.summary.plan_file).toBe(planA);
@@ -187,11 +187,11 @@ describe.each(DIALECTS)('user import on %s', (dialect) => {
 
   it('export -> import round-trips to identical rows', async () => {
     await makeUser(t.ctx(), { email: 'root@example.com', role: 'admin', superAdmin: true });
-    await imp(t.ctx(), 'email,username,name,role,status,phone,address,timezone,language,preferences,password\n' +
-      'x1@example.com,xone,"=SUM(A1)",reseller,suspended,+49 30 1234567,"Street 1\nCity",Europe/Berlin,de,"{""a"":[1,2]}",round trip passphrase\n' +
-      'x2@example.com,,-minus,user,pending,,,,,,\n' +
-      'x3@example.com,xthree,@at,admin,active,,,UTC,en,{},third round trip pass\n');
-    const columns = ['email', 'username', 'display_name', 'role', 'super_admin', 'status', 'phone', 'address', 'timezone', 'language', 'preferences', 'password_hash'] as const;
+    await imp(t.ctx(), 'email,username,name,role,status,phone,address,timezone,language,preferences,password,email_verified_at\n' +
+      'x1@example.com,xone,"=SUM(A1)",reseller,suspended,+49 30 1234567,"Street 1\nCity",Europe/Berlin,de,"{""a"":[1,2]}",round trip passphrase,2026-01-02T03:04:05Z\n' +
+      'x2@example.com,,-minus,user,pending,,,,,,,\n' +
+      'x3@example.com,xthree,@at,admin,active,,,UTC,en,{},third round trip pass,true\n');
+    const columns = ['email', 'username', 'display_name', 'role', 'super_admin', 'status', 'phone', 'address', 'timezone', 'language', 'preferences', 'password_hash', 'email_verified_at'] as const;
     const dump = async () => (await t.db.kysely.selectFrom('users').select(columns).orderBy('email').execute()).map((u) => ({ ...u, super_admin: Number(u.super_admin) }));
     const before = await dump();
     const exported = await runAt(t.url, ['user', 'export']);

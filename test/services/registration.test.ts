@@ -14,6 +14,8 @@ import { SecretBox } from '../../src/security/secrets.js';
 import { setPolicy, type SettingInput } from '../../src/services/policy.js';
 import { register, verifyEmail, markEmailVerified, RegistrationError } from '../../src/services/registration.js';
 import { authenticate } from '../../src/services/auth.js';
+import { explainSignIn } from '../../src/services/auth-check.js';
+import { createUser } from '../../src/services/users.js';
 import type { ServiceContext } from '../../src/services/context.js';
 
 /** A fake Turnstile siteverify: the token "pass" passes, with the right secret. */
@@ -105,5 +107,18 @@ describe.each(DIALECTS)('registration on %s', (dialect) => {
     expect(seen.at(-1)!.get('remoteip')).toBe('192.0.2.7');
     await set([['registration.turnstile_verify_url', `http://127.0.0.1:${await freePort()}/siteverify`]]);
     await refusedWith('human_verification_failed', () => reg('h2@example.com', { turnstile_token: 'pass' }));
+  });
+
+  it('an unverified email cannot sign in through authenticate while verification is required; auth check says so', async () => {
+    await createUser(ctx(), { email: 'adm-made@example.com', password: 'a long enough passphrase' });
+    const r = await authenticate(ctx(), { identifier: 'adm-made@example.com', password: 'a long enough passphrase' });
+    expect(r).toEqual({ ok: false, reason: 'email_unverified' });
+    const verdict = await explainSignIn(ctx(), 'adm-made@example.com');
+    expect(verdict.checks).toContainEqual(expect.objectContaining({ check: 'email verified', ok: false }));
+    await set([['registration.email_verification', 'false']]);
+    expect((await authenticate(ctx(), { identifier: 'adm-made@example.com', password: 'a long enough passphrase' })).ok).toBe(true);
+    await set([['registration.email_verification', 'true']]);
+    await markEmailVerified(ctx(), 'adm-made@example.com');
+    expect((await authenticate(ctx(), { identifier: 'adm-made@example.com', password: 'a long enough passphrase' })).ok).toBe(true);
   });
 });

@@ -38,6 +38,8 @@ describe.each(DIALECTS)('upgrading a version-1 database on %s', (dialect) => {
     expect(await verifyAuditLog(ctx)).toMatchObject({ ok: true, entries: 20 });
     const users = await listUsers(ctx, { limit: 100 });
     expect(users.items).toHaveLength(20);
+    // sign-in now wants a verified email (version 6): the accounts that existed count as verified
+    expect(users.items.every((u) => u.email_verified_at === u.created_at)).toBe(true);
     expect((await listUsers(ctx, { search: 'v1 19' })).items.map((u) => u.email)).toEqual(['v1-19@example.com']);
     expect((await showPolicy(ctx)).every((s) => !s.changed)).toBe(true);
     await setPolicy(ctx, [{ key: 'password.min_length', value: '14', from: 'text' }]);

@@ -22,7 +22,8 @@ export function registerExport(parent: Command, f: FactoryRef): void {
     .addOption(new Option('--sort <order>', 'order').choices(USER_SORTS).default('newest'))
     .addHelpText('after', `
 Columns: email, username, name, role, super_admin, status, phone, address, timezone,
-language, preferences, password_hash (bcrypt), so the file re-imports to the same users.
+language, preferences, password_hash (bcrypt), email_verified_at, so the file re-imports
+to the same users.
 Cells a spreadsheet would run as a formula get a leading ' that the import removes.
 It carries password hashes: super admins only; keep the file safe.
 

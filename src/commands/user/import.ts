@@ -28,7 +28,8 @@ export function registerImport(parent: Command, f: FactoryRef): void {
       `
 Columns (a header row is required; UTF-8, with or without BOM): email (required),
 username, name, role, super_admin, status, phone, address, timezone, language,
-preferences (JSON), and password (hashed at the policy's bcrypt cost, on every core)
+preferences (JSON), email_verified_at (a time, true or false; without it an account
+starts unverified), and password (hashed at the policy's bcrypt cost, on every core)
 or password_hash (bcrypt $2a$/$2b$/$2y$). An empty cell means "not given". The file
 \`acctctl user export\` writes imports as it is.
 
