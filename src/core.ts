@@ -50,3 +50,4 @@ export {
   type InvitationView, type IssuedInvitation, type AcceptedInvitation,
 } from './services/invitations.js';
 export { register, verifyEmail, markEmailVerified, sendVerification, RegistrationError, type Registered, type RegisterInput } from './services/registration.js';
+export { inviteBulk, INVITE_BULK_COLUMNS } from './services/invite-bulk.js';

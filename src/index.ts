@@ -53,3 +53,4 @@ export {
 } from './services/invitations.js';
 /** Registration, for the platform's sign-up page: refusals are RegistrationError with a machine-readable reason. */
 export { register, verifyEmail, markEmailVerified, sendVerification, RegistrationError, REGISTRATION_REASONS, type Registered, type RegisterInput, type RegistrationReason } from './services/registration.js';
+export { inviteBulk, type InviteBulkInput } from './services/invite-bulk.js';

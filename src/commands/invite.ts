@@ -5,6 +5,12 @@ import type { ListSpec } from '../io/output.js';
 import type { InvitationView, IssuedInvitation } from '../core.js';
 import { ROLES } from '../domain/enums.js';
 import { pagingOptions, STDIN_NOTE } from './shared.js';
+import { csvOptions, runOptions, RUN_HELP, type CsvCliOptions, type RunCliOptions } from './bulk.js';
+
+interface InviteBulkOptions extends CsvCliOptions, RunCliOptions {
+  file: string;
+  ttl?: string | undefined;
+}
 
 /** Kept here, not imported from core: --help must not load the services. */
 const STATES = ['pending', 'accepted', 'expired', 'revoked'] as const;
@@ -71,6 +77,23 @@ Examples:
   $ acctctl invite list --status pending
   $ acctctl invite list --email example.com -o json`)
     .action((opts: { status?: string; email?: string; limit: number; cursor?: string; all?: boolean }) => f().run('invite list', opts, runList));
+
+  const bulk = invite.command('bulk').description('Invite everyone in a CSV file (email, role), after a confirmed plan.')
+    .requiredOption('--file <file.csv>', 'the file (- for stdin): columns email (required), role, plan, customer, member_role')
+    .option('--ttl <duration>', 'how long the links work (default invitation.lifetime)');
+  csvOptions(bulk);
+  runOptions(bulk);
+  bulk.addHelpText('after', `
+plan, customer and member_role must be empty until plans and customers exist. An email
+with an account or a pending invitation is refused (the run stops, or with
+--continue-on-error is written to --errors). The emails are queued in the outbox and sent
+at the end when SMTP is configured (else by \`acctctl mail send\` once it is).
+${RUN_HELP}
+
+Examples:
+  $ acctctl invite bulk --file team.csv
+  $ acctctl invite bulk --file leads.csv --continue-on-error --errors rejected.csv --yes`)
+    .action((opts: InviteBulkOptions) => f().run('invite bulk', opts, runBulk));
 
   invite.command('show').description('One invitation.').argument('<invitation>', 'its inv_… id, or the email (the newest)')
     .addHelpText('after', `
@@ -179,4 +202,25 @@ export async function runAccept(f: Factory, o: { token: string; name?: string; u
   const ctx = await f.context();
   const outcome = await acceptInvitation(ctx, o.token.trim(), { name: o.name, username: o.username, password });
   await reportMutation(f, outcome, { done: 'Accepted the invitation of', would: 'accept the invitation of' }, (r) => r.user);
+}
+
+export async function runBulk(f: Factory, o: InviteBulkOptions): Promise<void> {
+  const { inviteBulk, INVITE_BULK_COLUMNS, runMailSend, smtpConfigured } = await import('../core.js');
+  const { bulkOptions, columnMap, runBulkCommand } = await import('./bulk.js');
+  const { openInput } = await import('./bulk-input.js');
+  const opts = bulkOptions(o);
+  const map = await columnMap(o.map, INVITE_BULK_COLUMNS);
+  const ttlSeconds = await ttlOf(o.ttl);
+  const open = await openInput(f, o.file);
+  const ctx = await f.context({ createSecretKey: true }); // the emailed links are sealed at rest
+  try {
+    await runBulkCommand(f, o, { words: { invite: 'invited' } }, (hooks) =>
+      inviteBulk(ctx, { open, name: o.file === '-' ? 'stdin' : o.file, delimiter: o.delimiter, map, ignoreUnknown: o.ignoreUnknown, ttlSeconds }, opts, hooks));
+  } finally {
+    // What was invited is queued: send it now if mail is configured (a partial run too).
+    if (!ctx.dryRun && opts.planOut === undefined && (await smtpConfigured(ctx))) {
+      const r = await runMailSend(ctx, { owner: `pid ${process.pid}` });
+      if (r.sent + r.failed > 0) f.output.info(`Mail: ${r.sent} sent, ${r.failed} failed${r.failed > 0 ? ' (acctctl mail send retries them)' : ''}.`);
+    }
+  }
 }

@@ -5,6 +5,7 @@ import type { ServiceContext } from './context.js';
 import { printable } from './validate.js';
 import { userImportJob } from './user-import.js';
 import { userBulkJob } from './user-bulk.js';
+import { inviteBulkJob } from './invite-bulk.js';
 
 async function jobFor(ctx: ServiceContext, action: string, options: Record<string, unknown>): Promise<BulkJob<unknown>> {
   if (action === 'user.import') {
@@ -12,6 +13,7 @@ async function jobFor(ctx: ServiceContext, action: string, options: Record<strin
       updateExisting: options.update_existing === true, skipExisting: options.skip_existing === true, resetPasswords: options.reset_passwords === true,
     })) as BulkJob<unknown>;
   }
+  if (action === 'invite.bulk') return (await inviteBulkJob(ctx, { ttlSeconds: typeof options.ttl_seconds === 'number' ? options.ttl_seconds : undefined })) as BulkJob<unknown>;
   if (action.startsWith('user.bulk.')) return userBulkJob(ctx, action.slice('user.bulk.'.length)) as BulkJob<unknown>;
   throw new UsageError(`plan: "${printable(action)}" is not a kind of plan this acctctl can apply`, { field: 'plan' });
 }

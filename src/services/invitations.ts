@@ -99,40 +99,56 @@ function checkLater(input: InviteInput): void {
   }
 }
 
-/** invite create: refused (exit 4) for an email with an account, or with a pending invitation unless resend. */
-export async function createInvitation(ctx: ServiceContext, input: InviteInput): Promise<MutationOutcome<IssuedInvitation>> {
+interface CheckedInvite {
+  email: string;
+  role: Role;
+  ttl: number;
+  resend: boolean;
+  sendEmail: boolean;
+}
+
+async function checkInvite(ctx: ServiceContext, input: InviteInput): Promise<CheckedInvite> {
   checkLater(input);
   const fields = validateUserInputOrThrow({ email: input.email, role: input.role ?? 'user' }, 'create');
-  const email = fields.email!;
-  const role = fields.role ?? 'user';
   const policy = await policyOf(ctx);
   const ttl = input.ttlSeconds ?? policy.get('invitation.lifetime');
   if (!(ttl >= 60 && ttl <= 90 * 86400)) throw new UsageError('ttl: must be from 1m to 90d', { field: 'ttl' });
   if (input.sendEmail && policy.get('app.base_url') === null) throw new UsageError('app.base_url is unset, so an invitation email could carry no link: set it first', { field: 'app.base_url' });
-  return mutate(ctx, 'invite.create', async (uow) => {
-    const now = isoNow(ctx);
-    const publicId = newPublicId('inv');
-    uow.about({ type: 'invitation', id: publicId, label: email });
-    assertCan(uow.actor, 'user.manage', { label: email });
-    const normalized = normalizeEmail(email);
-    const user = await uow.trx.selectFrom('users').select(['id', 'email']).where('email_normalized', '=', normalized).executeTakeFirst();
-    if (user) throw new ConflictError(`${printable(email)} already has an account (user ${user.id}): no invitation needed`, { field: 'email' });
-    // A pending one past its expiry is expired now: it does not block a new invitation.
-    await uow.trx.updateTable('invitations').set({ status: 'expired' }).where('email_normalized', '=', normalized).where('status', '=', 'pending').where('expires_at', '<=', now).execute();
-    const pending = await uow.trx.selectFrom('invitations').selectAll().where('email_normalized', '=', normalized).where('status', '=', 'pending').executeTakeFirst();
-    if (pending && !input.resend) throw new ConflictError(`${printable(email)} has a pending invitation (${pending.public_id}, until ${pending.expires_at}); --resend issues a new link`, { field: 'email' });
-    if (pending) await uow.trx.updateTable('invitations').set({ status: 'revoked', revoked_at: now }).where('id', '=', pending.id).execute();
-    const row = await uow.trx.insertInto('invitations').values({
-      public_id: publicId, email, email_normalized: normalized, role, token_hash: `pending:${publicId}`, invited_by: uow.actor.label, created_at: now, expires_at: now,
-      accepted_at: null, revoked_at: null, user_id: null, mail_id: null,
-    }).returning(['id', 'public_id', 'email']).executeTakeFirstOrThrow();
-    const issued = await issueTx(uow, row, ttl, Boolean(input.sendEmail));
-    await uow.record('invite.create', target(row), {
-      email: { after: email }, role: { after: role }, expires_at: { after: issued.expires }, ...(pending ? { replaced: { after: pending.public_id } } : {}), ...(issued.mail_id !== null ? { mail: { after: issued.mail_id } } : {}),
-    });
-    const stored = await uow.trx.selectFrom('invitations').selectAll().where('id', '=', row.id).executeTakeFirstOrThrow();
-    return { invitation: view(stored, now), token: issued.token, link: issued.link };
+  return { email: fields.email!, role: fields.role ?? 'user', ttl, resend: Boolean(input.resend), sendEmail: Boolean(input.sendEmail) };
+}
+
+/** One invitation in the caller's unit (invite create, invite bulk): every rule, one entry. */
+export async function createInvitationTx(uow: UnitOfWork, c: CheckedInvite): Promise<IssuedInvitation> {
+  const { ctx } = uow;
+  const { email, role } = c;
+  const now = isoNow(ctx);
+  const publicId = newPublicId('inv');
+  uow.about({ type: 'invitation', id: publicId, label: email });
+  assertCan(uow.actor, 'user.manage', { label: email });
+  const normalized = normalizeEmail(email);
+  const user = await uow.trx.selectFrom('users').select(['id', 'email']).where('email_normalized', '=', normalized).executeTakeFirst();
+  if (user) throw new ConflictError(`${printable(email)} already has an account (user ${user.id}): no invitation needed`, { field: 'email' });
+  // A pending one past its expiry is expired now: it does not block a new invitation.
+  await uow.trx.updateTable('invitations').set({ status: 'expired' }).where('email_normalized', '=', normalized).where('status', '=', 'pending').where('expires_at', '<=', now).execute();
+  const pending = await uow.trx.selectFrom('invitations').selectAll().where('email_normalized', '=', normalized).where('status', '=', 'pending').executeTakeFirst();
+  if (pending && !c.resend) throw new ConflictError(`${printable(email)} has a pending invitation (${pending.public_id}, until ${pending.expires_at}); --resend issues a new link`, { field: 'email' });
+  if (pending) await uow.trx.updateTable('invitations').set({ status: 'revoked', revoked_at: now }).where('id', '=', pending.id).execute();
+  const row = await uow.trx.insertInto('invitations').values({
+    public_id: publicId, email, email_normalized: normalized, role, token_hash: `pending:${publicId}`, invited_by: uow.actor.label, created_at: now, expires_at: now,
+    accepted_at: null, revoked_at: null, user_id: null, mail_id: null,
+  }).returning(['id', 'public_id', 'email']).executeTakeFirstOrThrow();
+  const issued = await issueTx(uow, row, c.ttl, c.sendEmail);
+  await uow.record('invite.create', target(row), {
+    email: { after: email }, role: { after: role }, expires_at: { after: issued.expires }, ...(pending ? { replaced: { after: pending.public_id } } : {}), ...(issued.mail_id !== null ? { mail: { after: issued.mail_id } } : {}),
   });
+  const stored = await uow.trx.selectFrom('invitations').selectAll().where('id', '=', row.id).executeTakeFirstOrThrow();
+  return { invitation: view(stored, now), token: issued.token, link: issued.link };
+}
+
+/** invite create: refused (exit 4) for an email with an account, or with a pending invitation unless resend. */
+export async function createInvitation(ctx: ServiceContext, input: InviteInput): Promise<MutationOutcome<IssuedInvitation>> {
+  const c = await checkInvite(ctx, input);
+  return mutate(ctx, 'invite.create', (uow) => createInvitationTx(uow, c));
 }
 
 async function findInvitation(db: Kysely<DB>, ref: string): Promise<InvitationRow> {

@@ -98,6 +98,10 @@ const calls = {
   verifyEmail: () => acct.verifyEmail(ctx, 'not-a-token').catch((e) => ({ refused: e.reason })),
   sendVerification: () => acct.sendVerification(ctx, 'reg@example.com'),
   markEmailVerified: () => acct.markEmailVerified(ctx, 'reg@example.com'),
+  inviteBulk: async () => {
+    const { Readable } = await import('node:stream');
+    return acct.inviteBulk(ctx, { open: () => Readable.from(['email,role\nbulk-inv@example.com,user\n']), name: 'invites.csv' }, {});
+  },
   importUsers: async () => {
     const { Readable } = await import('node:stream');
     const csv = 'email,name,password_hash\nimp@example.com,Imp,$2b$04$abcdefghijklmnopqrstuuQ9n1s4kM3C2p6Vq8v1I4q1sQ0rWq6yW\n';

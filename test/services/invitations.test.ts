@@ -10,6 +10,10 @@ import { setPolicy } from '../../src/services/policy.js';
 import { sendQueued, listMail } from '../../src/services/mail.js';
 import { acceptInvitation, createInvitation, listInvitations, resendInvitation, revokeInvitation, showInvitation } from '../../src/services/invitations.js';
 import { runCleanup } from '../../src/services/cleanup.js';
+import { inviteBulk } from '../../src/services/invite-bulk.js';
+import { runMailSend } from '../../src/services/mail.js';
+import { Readable } from 'node:stream';
+import { PartialError } from '../../src/bulk/engine.js';
 import { authenticate } from '../../src/services/auth.js';
 import type { ServiceContext } from '../../src/services/context.js';
 
@@ -96,5 +100,22 @@ describe.each(DIALECTS)('invitations on %s', (dialect) => {
     await expectUnchanged(t.db, () => createInvitation(ctx(), { email: 'p@example.com', customer: 'acme', memberRole: 'owner' }), 2, 'none');
     await makeUser(ctx(), { email: 'res@example.com', role: 'reseller' });
     await expectUnchanged(t.db, () => createInvitation(ctx({ actor: { kind: 'user', ref: 'res@example.com' } }), { email: 'p@example.com' }), 4, 'refused');
+  });
+
+  it('invite bulk: every row checked first; an email with an account refuses the run (nothing changed) unless --continue-on-error; the invitations are mailed', async () => {
+    await configure();
+    await makeUser(ctx(), { email: 'has@example.com' });
+    const file = (text: string) => ({ open: () => Readable.from([Buffer.from(text)]), name: 'invites.csv' });
+    await expectUnchanged(t.db, () => inviteBulk(ctx(), file('email,role,plan\na@example.com,user,\nb@example.com,reseller,gold\n'), {}), 2, 'none');
+    const csv = 'email,role\na@example.com,user\nhas@example.com,user\nb@example.com,reseller\n';
+    await expectUnchanged(t.db, () => inviteBulk(ctx(), file(csv), {}), 4, 'none');
+    const err = await rejection(inviteBulk(ctx(), file(csv), { continueOnError: true }));
+    expect(err).toBeInstanceOf(PartialError);
+    expect((err as PartialError).summary).toMatchObject({ applied: 2, refused: 1, counts: { invite: 2 } });
+    const sent = await runMailSend(ctx(), { owner: 'test' });
+    expect(sent.sent).toBe(2);
+    expect(inbox.received.map((m) => m.to[0]).sort()).toEqual(['a@example.com', 'b@example.com']);
+    const token = tokenIn(inbox.received.find((m) => m.to[0] === 'b@example.com')!.raw, 'accept-invitation')!;
+    expect((await acceptInvitation(ctx(), token)).result.user.role).toBe('reseller');
   });
 });
