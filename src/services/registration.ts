@@ -26,6 +26,7 @@ import { getUserRow } from './user-lookup.js';
 import { assertCan } from './permissions.js';
 import { killTokensTx } from './credentials.js';
 import { normalizeEmail, validateUserInputOrThrow } from './validate.js';
+import { isIpAddress } from '../domain/validate.js';
 
 export const REGISTRATION_REASONS = [
   'registration_closed', 'domain_not_allowed', 'plus_alias', 'human_verification_failed', 'email_taken', 'username_taken', 'invalid_input', 'invalid_token',
@@ -110,6 +111,7 @@ export async function register(ctx: ServiceContext, input: RegisterInput): Promi
     if (err instanceof ValidationError) throw new RegistrationError('invalid_input', err.message, err.field);
     throw err;
   }
+  if (input.ip !== undefined && !isIpAddress(input.ip)) throw new RegistrationError('invalid_input', 'ip: is not an IPv4 or IPv6 address', 'ip');
   const email = fields.email!;
   const at = email.lastIndexOf('@');
   if (!domainAllowed(email.slice(at + 1), policy.get('registration.allowed_domains'))) throw new RegistrationError('domain_not_allowed', `addresses at ${email.slice(at + 1)} may not register here`, 'email');

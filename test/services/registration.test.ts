@@ -73,6 +73,7 @@ describe.each(DIALECTS)('registration on %s', (dialect) => {
     await refusedWith('plus_alias', () => reg('a+tag@example.com'));
     await refusedWith('email_taken', () => reg('TAKEN@example.com'));
     await refusedWith('invalid_input', () => reg('b@example.com', { password: 'short' }), 2);
+    await refusedWith('invalid_input', () => reg('b@example.com', { ip: '1.2.3.4\nforged' }), 2);
     const ok = await reg('c@shop.BÜCHER.example');
     expect(ok.result.user.status).toBe('pending');
   });
