@@ -19,7 +19,7 @@
  * checks every target first and applies exactly that plan.
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdtempSync, rmSync, type WriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, mkdtempSync, readdirSync, rmSync, statSync, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -179,6 +179,23 @@ interface Spool {
   digest: string;
 }
 
+/**
+ * A run that was killed leaves its spool behind (hashes, sealed secrets whose key died with
+ * it): a later run removes those more than a day old.
+ */
+function sweepSpools(nowMs: number): void {
+  try {
+    for (const name of readdirSync(tmpdir())) {
+      if (!name.startsWith('acctctl-bulk-')) continue;
+      const path = join(tmpdir(), name);
+      const st = statSync(path);
+      if (st.isDirectory() && nowMs - st.mtimeMs > 86_400_000 && st.uid === process.getuid?.()) rmSync(path, { recursive: true, force: true });
+    }
+  } catch {
+    // best effort: a spool left behind is only disk space
+  }
+}
+
 function isRefused(x: PlanItem | RefusedRow): x is RefusedRow {
   return 'reason' in x && !('op' in x);
 }
@@ -229,6 +246,7 @@ export async function planBulk<V>(ctx: ServiceContext, job: BulkJob<V>, source: 
   const { batchSize, maxErrors } = checkSizes(opts);
   const db = reader(ctx);
   const actor = await resolveActor(db, ctx.actor);
+  sweepSpools(Date.now()); // file times are the real clock, not the context's
   const dir = mkdtempSync(join(tmpdir(), 'acctctl-bulk-'));
   const path = join(dir, 'items.ndjson');
   const out = createWriteStream(path, { mode: 0o600 });
